@@ -1,0 +1,127 @@
+//! Administrative changes to a member: tier, account age, overrides, lifting, credits.
+//!
+//! Like the rest of the engine these are pure functions of `(policy, state, input, now)`.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::decision::RequestError;
+use crate::engine::end_restrictions;
+use crate::policy::{Policy, RestrictionKind, UNLIMITED, Window};
+use crate::state::{Ending, MemberState};
+use crate::time::ms;
+
+/// An amount in an override: a number, or `"unlimited"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AmountValue {
+    /// A whole number.
+    Number(u64),
+    /// The word `unlimited`.
+    Word(Unlimited),
+}
+
+/// The word `unlimited`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unlimited {
+    /// No limit.
+    Unlimited,
+}
+
+impl AmountValue {
+    fn get(self) -> u64 {
+        match self {
+            AmountValue::Number(n) => n,
+            AmountValue::Word(_) => UNLIMITED,
+        }
+    }
+}
+
+/// A `PUT /v1/members/{id}` body. Absent fields are left as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberUpdate {
+    /// The member's tier.
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// When the account was created (for maturity rules).
+    #[serde(default)]
+    pub created_at: Option<Timestamp>,
+    /// Amounts by limit name that replace the policy's for this member; `null` removes one.
+    #[serde(default)]
+    pub overrides: Option<BTreeMap<String, Option<AmountValue>>>,
+}
+
+/// Applies a member update. Validates everything before changing anything.
+pub fn update_member(policy: &Policy, st: &mut MemberState, u: &MemberUpdate) -> Result<(), RequestError> {
+    if let Some(t) = &u.tier {
+        if policy.tier_index(t).is_none() {
+            return Err(RequestError::UnknownTier { tier: t.clone(), known: policy.tiers.join(", ") });
+        }
+    }
+    let mut keys = Vec::new();
+    if let Some(o) = &u.overrides {
+        for (name, v) in o {
+            let limit = policy.limits.iter().find(|l| &*l.name == name.as_str()).ok_or_else(|| RequestError::UnknownLimit {
+                limit: name.clone(),
+                known: policy.limit_names().collect::<Vec<_>>().join(", "),
+            })?;
+            keys.push((limit.key, v.map(AmountValue::get)));
+        }
+    }
+    if let Some(t) = &u.tier {
+        st.tier = Some(t.clone());
+    }
+    if let Some(c) = u.created_at {
+        st.created_at = Some(ms(c));
+    }
+    for (key, v) in keys {
+        st.overrides.retain(|(k, _)| *k != key);
+        if let Some(v) = v {
+            st.overrides.push((key, v));
+        }
+    }
+    Ok(())
+}
+
+/// Lifts every restriction (an admin's decision); verification restrictions too.
+/// Returns how many were lifted.
+pub fn lift(policy: &Policy, st: &mut MemberState, now: Timestamp) -> usize {
+    let now = ms(now);
+    st.prune(policy, now);
+    end_restrictions(policy, st, now, Ending::Lifted, |_| true)
+}
+
+/// Records a passed verification: lifts verification restrictions. Returns how many.
+pub fn verify(policy: &Policy, st: &mut MemberState, now: Timestamp) -> usize {
+    let now = ms(now);
+    st.prune(policy, now);
+    end_restrictions(policy, st, now, Ending::Verified, |r| r.kind == RestrictionKind::Verification)
+}
+
+/// Adds purchased or granted credits to a credits limit; they outlast the period.
+/// Returns the new bonus balance.
+pub fn grant_credits(policy: &Policy, st: &mut MemberState, limit: &str, amount: u64) -> Result<u64, RequestError> {
+    let l = policy.limits.iter().find(|l| &*l.name == limit).ok_or_else(|| RequestError::UnknownLimit {
+        limit: limit.to_string(),
+        known: policy.limit_names().collect::<Vec<_>>().join(", "),
+    })?;
+    if !matches!(l.window, Window::Credits(_)) {
+        return Err(RequestError::NotCredits(limit.to_string()));
+    }
+    let balance = match st.bonus.iter_mut().find(|(k, _)| *k == l.key) {
+        Some((_, b)) => {
+            *b = b.saturating_add(amount);
+            *b
+        }
+        None => {
+            st.bonus.push((l.key, amount));
+            amount
+        }
+    };
+    st.bonus.retain(|(_, b)| *b > 0);
+    Ok(balance)
+}

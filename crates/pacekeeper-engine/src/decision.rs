@@ -1,0 +1,372 @@
+//! What goes in and out of the engine: requests, events, decisions and acknowledgements.
+//!
+//! These are also the JSON bodies of the HTTP API and of `pacekeeper replay`, so their serde
+//! shape is the external contract (DESIGN §2).
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{EventKind, Level, RestrictionKind};
+
+/// A `/v1/decide` body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideRequest {
+    /// The member's stable id.
+    pub member: String,
+    /// The action attempted (`invite`, `message`, …).
+    pub action: String,
+    /// The member's tier, if the caller knows it; otherwise the member record's or the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// The member the action is aimed at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// A personalised note (invitations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Where the action came from (profile, import, sales_navigator, api); all count alike.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// How many units the action uses (a contact import of 25 costs 25). Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<u64>,
+    /// Evaluate without changing anything.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    /// Makes a retry return the first decision instead of charging twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The instant of the request (replay and back-testing only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Timestamp>,
+}
+
+/// A `/v1/events` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// The member the event is about (the inviter, for invitation events).
+    pub member: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// The other member (the invitee, for invitation events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// When it happened (replay and back-testing only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Timestamp>,
+    /// An idempotency id: a repeated id is acknowledged and not applied again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// Why a request was allowed or denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Allowed.
+    Ok,
+    /// A limit has no room for the request's cost.
+    LimitExceeded,
+    /// A restriction blocks the action.
+    Restricted,
+    /// A pair cooldown blocks this target.
+    Cooldown,
+    /// A cap is reached; waiting does not help.
+    CapReached,
+    /// Only identity verification lifts the block.
+    VerificationRequired,
+}
+
+impl Reason {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Ok => "ok",
+            Reason::LimitExceeded => "limit_exceeded",
+            Reason::Restricted => "restricted",
+            Reason::Cooldown => "cooldown",
+            Reason::CapReached => "cap_reached",
+            Reason::VerificationRequired => "verification_required",
+        }
+    }
+}
+
+/// The state of one limit as it applies to a request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LimitStatus {
+    /// The limit's name.
+    pub name: Arc<str>,
+    /// Its window kind (`anchored`, `calendar`, `sliding`, `rate`, `cap`, `credits`).
+    pub kind: &'static str,
+    /// The amount in force for this member now.
+    pub amount: u64,
+    /// Units used in the current window (the gauge, for caps).
+    pub used: u64,
+    /// Units left now.
+    pub remaining: u64,
+    /// When usage next returns toward the full amount; absent for caps and unused windows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resets_at: Option<Timestamp>,
+    /// Whole seconds until `resets_at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reset_after: Option<u64>,
+    /// The window's nominal length in seconds (`w` in `RateLimit-Policy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<u64>,
+}
+
+/// A restriction as shown to callers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestrictionView {
+    /// What kind of penalty imposed it.
+    pub kind: RestrictionKind,
+    /// The penalty's name.
+    pub penalty: String,
+    /// What triggered it, in words.
+    pub cause: String,
+    /// The actions it blocks.
+    pub blocks: Vec<String>,
+    /// When it started.
+    pub since: Timestamp,
+    /// When it ends by itself; absent when only verification ends it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
+    /// Over-limit attempts counted on the overage ladder.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub extras: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A limit nearing its end.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    /// The limit.
+    pub limit: Arc<str>,
+    /// Units used.
+    pub used: u64,
+    /// The amount.
+    pub amount: u64,
+    /// In words.
+    pub message: String,
+}
+
+/// The answer to a decide request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// Whether the action may proceed.
+    pub allowed: bool,
+    /// Why.
+    pub reason: Reason,
+    /// In words, for people.
+    pub message: String,
+    /// The binding limit (the one that denied, or the most constrained one when allowed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<Arc<str>>,
+    /// Whole seconds (rounded up) until the same request would be allowed if nothing else
+    /// happened; absent when waiting alone does not help.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    /// The instant `retry_after` points at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<Timestamp>,
+    /// Every limit that applied.
+    pub limits: Vec<LimitStatus>,
+    /// The restriction in force (or just imposed), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restriction: Option<RestrictionView>,
+    /// Limits nearing their end.
+    pub warnings: Vec<Warning>,
+    /// Set when this answer repeats an earlier decision for the same `request_id`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
+    /// Set for dry runs: nothing was charged or recorded.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+}
+
+impl Decision {
+    /// The HTTP status: 200 allowed, 429 when time cures the denial, 403 when it does not.
+    pub fn status(&self) -> u16 {
+        match self.reason {
+            Reason::Ok => 200,
+            Reason::CapReached | Reason::VerificationRequired => 403,
+            _ if self.retry_after.is_none() => 403,
+            _ => 429,
+        }
+    }
+
+    /// The most constrained applicable limit: least remaining relative to its amount.
+    pub fn tightest(&self) -> Option<&LimitStatus> {
+        if let Some(name) = &self.limit {
+            if let Some(l) = self.limits.iter().find(|l| &l.name == name) {
+                return Some(l);
+            }
+        }
+        self.limits.iter().min_by(|a, b| {
+            let ra = a.remaining as f64 / a.amount.max(1) as f64;
+            let rb = b.remaining as f64 / b.amount.max(1) as f64;
+            ra.total_cmp(&rb)
+        })
+    }
+}
+
+/// The answer to an event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventAck {
+    /// Always true: an event that cannot be applied is an error, not an ack.
+    pub accepted: bool,
+    /// The event kind.
+    pub kind: EventKind,
+    /// True when the event's `id` was seen before and nothing was applied.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
+    /// What the event changed, in words (e.g. a cooldown started, a restriction imposed).
+    pub effects: Vec<String>,
+}
+
+/// A member's whole picture (`GET /v1/members/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemberView {
+    /// The tier in force.
+    pub tier: String,
+    /// Every limit of the policy for this member.
+    pub limits: Vec<LimitStatus>,
+    /// Reputation over the policy's horizon.
+    pub reputation: ReputationView,
+    /// Gauges by name.
+    pub gauges: Vec<GaugeView>,
+    /// Active restrictions.
+    pub restrictions: Vec<RestrictionView>,
+    /// Ended restrictions, oldest first.
+    pub history: Vec<PastRestrictionView>,
+    /// Offences on the escalation ladder still counted.
+    pub offences: u32,
+    /// Targets under a pair cooldown.
+    pub cooldowns: usize,
+    /// Per-member amount overrides.
+    pub overrides: Vec<OverrideView>,
+}
+
+/// Outcome counts and the level they give.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReputationView {
+    /// The level that chooses amounts.
+    pub level: Level,
+    /// Invitations sent in the horizon.
+    pub sent: u32,
+    /// Accepted.
+    pub accepted: u32,
+    /// Ignored or expired.
+    pub ignored: u32,
+    /// Declined.
+    pub declined: u32,
+    /// Reported "I don't know".
+    pub reported_unknown: u32,
+    /// Reported as spam.
+    pub reported_spam: u32,
+    /// Withdrawn.
+    pub withdrawn: u32,
+}
+
+/// One gauge.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GaugeView {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: u64,
+}
+
+/// A per-member amount override.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverrideView {
+    /// The limit.
+    pub limit: String,
+    /// The amount (`u64::MAX` means unlimited).
+    pub amount: u64,
+}
+
+/// An ended restriction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PastRestrictionView {
+    /// Its kind.
+    pub kind: RestrictionKind,
+    /// The penalty's name.
+    pub penalty: String,
+    /// When it started.
+    pub since: Timestamp,
+    /// When it ended.
+    pub ended: Timestamp,
+    /// How it ended.
+    pub ending: crate::state::Ending,
+    /// Extras counted.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub extras: u32,
+}
+
+/// A request the engine cannot evaluate. Nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The action is not in the policy.
+    #[error("unknown action `{action}`; this policy knows: {known}")]
+    UnknownAction {
+        /// What was asked.
+        action: String,
+        /// What the policy knows, comma-separated.
+        known: String,
+    },
+    /// The tier is not in the policy.
+    #[error("unknown tier `{tier}`; this policy knows: {known}")]
+    UnknownTier {
+        /// What was asked.
+        tier: String,
+        /// What the policy knows, comma-separated.
+        known: String,
+    },
+    /// The channel is not in the policy's channel list.
+    #[error("unknown channel `{channel}`; this policy knows: {known}")]
+    UnknownChannel {
+        /// What was asked.
+        channel: String,
+        /// What the policy knows, comma-separated.
+        known: String,
+    },
+    /// Cost zero or absurdly large.
+    #[error("cost must be between 1 and 1000000, got {0}")]
+    BadCost(u64),
+    /// The event kind needs a target.
+    #[error("`target` is required for {0} events")]
+    TargetRequired(&'static str),
+    /// An admin call named a limit the policy does not have.
+    #[error("unknown limit `{limit}`; this policy has: {known}")]
+    UnknownLimit {
+        /// What was asked.
+        limit: String,
+        /// What the policy has, comma-separated.
+        known: String,
+    },
+    /// Credits can only be granted to a credits limit.
+    #[error("limit `{0}` is not a credits limit")]
+    NotCredits(String),
+}
+
+impl RequestError {
+    /// The request field at fault, for problem+json.
+    pub fn field(&self) -> &'static str {
+        match self {
+            RequestError::UnknownAction { .. } => "action",
+            RequestError::UnknownTier { .. } => "tier",
+            RequestError::UnknownChannel { .. } => "channel",
+            RequestError::BadCost(_) => "cost",
+            RequestError::TargetRequired(_) => "target",
+            RequestError::UnknownLimit { .. } | RequestError::NotCredits(_) => "limit",
+        }
+    }
+}

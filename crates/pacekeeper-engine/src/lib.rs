@@ -1,0 +1,42 @@
+//! The Pacekeeper decision engine: pure functions from a policy, a member's state, a request
+//! and an instant to a decision and the member's new state.
+//!
+//! This crate performs no I/O (bar reading a policy file in [`Policy::load`]), spawns no
+//! tasks and never reads the clock: `now` is always an argument. Everything hard about rate
+//! limits and penalties lives and is tested here; the server and the stores only move bytes.
+//!
+//! ```
+//! use pacekeeper_engine::{decide, DecideRequest, MemberState, Policy, Reason};
+//!
+//! let policy = Policy::preset("linkedin").unwrap();
+//! let mut ada = MemberState::default();
+//! let invite = DecideRequest { member: "ada".into(), action: "invite".into(), ..Default::default() };
+//! let monday: jiff::Timestamp = "2026-11-23T09:00:00Z".parse().unwrap();
+//! for _ in 0..100 {
+//!     assert!(decide(&policy, &mut ada, &invite, monday).unwrap().allowed);
+//! }
+//! let d = decide(&policy, &mut ada, &invite, monday).unwrap();
+//! assert_eq!(d.reason, Reason::LimitExceeded);
+//! assert_eq!(d.retry_after, Some(7 * 86_400)); // the anchored week closes 7 days after the first
+//! let bytes = ada.encode();
+//! assert_eq!(MemberState::decode(&bytes).unwrap(), ada);
+//! ```
+
+#![warn(missing_docs)]
+
+mod admin;
+mod decision;
+mod engine;
+mod policy;
+mod policy_file;
+mod presets;
+mod state;
+pub mod time;
+
+pub use admin::{AmountValue, MemberUpdate, Unlimited, grant_credits, lift, update_member, verify};
+pub use decision::*;
+pub use engine::{apply_event, contains_link, decide, member_view};
+pub use policy::{EventKind, Level, Policy, RestrictionKind, UNLIMITED};
+pub use policy_file::{Diagnostic, PolicyError};
+pub use presets::{LoadError, PRESETS};
+pub use state::{Ending, MemberState, STATE_VERSION, StateError};

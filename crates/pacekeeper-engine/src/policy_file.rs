@@ -1,0 +1,856 @@
+//! Reading a policy file: TOML in, a validated [`Policy`] or precise diagnostics out.
+//!
+//! Every diagnostic names the line and column of the offending value, what is wrong and how
+//! to fix it. Validation collects every problem it can find instead of stopping at the first.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use jiff::civil::{Time, Weekday};
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::policy::*;
+use crate::time::{Ms, parse_duration};
+
+/// One problem in a policy file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+/// A policy file that could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PolicyError {
+    /// The file's name as given (or `<preset name>`).
+    pub file: String,
+    /// Every problem found, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{}:{}: error: {}", self.file, d.line, d.column, d.message)?;
+            if let Some(h) = &d.help {
+                write!(f, "\n  help: {h}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+type S<T> = Spanned<T>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    name: String,
+    #[serde(default)]
+    description: String,
+    tiers: S<Vec<S<String>>>,
+    default_tier: S<String>,
+    actions: S<Vec<S<String>>>,
+    channels: Option<Vec<String>>,
+    warning_threshold: Option<S<f64>>,
+    #[serde(default)]
+    limit: Vec<RawLimit>,
+    #[serde(default)]
+    gauge: Vec<RawGauge>,
+    #[serde(default)]
+    penalty: Vec<RawPenalty>,
+    escalation: Option<RawEscalation>,
+    #[serde(default)]
+    cooldown: Vec<RawCooldown>,
+    #[serde(default)]
+    content_rule: Vec<RawContentRule>,
+    reputation: Option<RawReputation>,
+    idempotency: Option<RawIdempotency>,
+    restriction_history: Option<S<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimit {
+    name: S<String>,
+    actions: S<Vec<S<String>>>,
+    when: Option<RawCondition>,
+    window: S<RawWindow>,
+    amount: S<toml::Value>,
+    tiers: Option<S<BTreeMap<String, S<toml::Value>>>>,
+    reputation: Option<S<BTreeMap<String, S<toml::Value>>>>,
+    young_accounts: Option<S<RawYoung>>,
+    penalty: Option<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCondition {
+    note: Option<bool>,
+    channels: Option<S<Vec<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWindow {
+    kind: S<String>,
+    period: Option<S<String>>,
+    granularity: Option<S<String>>,
+    burst: Option<S<i64>>,
+    every: Option<S<String>>,
+    on: Option<S<String>>,
+    day: Option<S<i64>>,
+    at: Option<S<String>>,
+    zone: Option<S<String>>,
+    gauge: Option<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawYoung {
+    younger_than: S<String>,
+    amount: S<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGauge {
+    name: S<String>,
+    #[serde(default)]
+    up_actions: Vec<S<String>>,
+    #[serde(default)]
+    up_events: Vec<S<String>>,
+    #[serde(default)]
+    down_events: Vec<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPenalty {
+    name: S<String>,
+    kind: S<String>,
+    blocks: Option<Vec<S<String>>>,
+    bands: Option<S<Vec<S<RawBand>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBand {
+    from: S<i64>,
+    to: Option<S<i64>>,
+    duration: S<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEscalation {
+    ladder: S<Vec<S<String>>>,
+    decay: S<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCooldown {
+    action: S<String>,
+    after: S<String>,
+    period: S<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContentRule {
+    action: S<String>,
+    link_in_note: S<bool>,
+    penalty: S<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReputation {
+    action: Option<S<String>>,
+    horizon: S<String>,
+    bucket: Option<S<String>>,
+    min_resolved: Option<u32>,
+    good_acceptance: Option<S<f64>>,
+    poor_acceptance: Option<S<f64>>,
+    poor_reports: Option<u32>,
+    verify_reports: Option<S<i64>>,
+    verify_penalty: Option<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdempotency {
+    window: S<String>,
+    max: S<i64>,
+}
+
+/// Collects diagnostics against one source text.
+struct Ctx<'a> {
+    src: &'a str,
+    diags: Vec<(usize, Diagnostic)>,
+}
+
+impl<'a> Ctx<'a> {
+    fn err(&mut self, span: Range<usize>, message: impl Into<String>, help: impl Into<Option<String>>) {
+        let (line, column) = line_col(self.src, span.start);
+        self.diags.push((span.start, Diagnostic { line, column, message: message.into(), help: help.into() }));
+    }
+
+    fn duration(&mut self, s: &S<String>, what: &str) -> Option<Ms> {
+        match parse_duration(s.get_ref()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.err(s.span(), format!("{what}: {e}"), None);
+                None
+            }
+        }
+    }
+
+    fn action(&mut self, actions: &[Action], name: &S<String>, field: &str) -> Option<usize> {
+        let found = actions.iter().position(|a| &*a.name == name.get_ref().as_str());
+        if found.is_none() {
+            let known: Vec<&str> = actions.iter().map(|a| &*a.name).collect();
+            self.err(
+                name.span(),
+                format!("unknown action `{}` in {field}", name.get_ref()),
+                Some(format!("declare it in `actions` at the top of the file, or use one of: {}", known.join(", "))),
+            );
+        }
+        found
+    }
+
+    fn amount(&mut self, v: &S<toml::Value>, field: &str) -> Option<u64> {
+        match v.get_ref() {
+            toml::Value::Integer(n) if *n >= 0 => Some(*n as u64),
+            toml::Value::String(s) if s == "unlimited" => Some(UNLIMITED),
+            _ => {
+                self.err(
+                    v.span(),
+                    format!("{field} must be a whole number of zero or more, or \"unlimited\""),
+                    Some("e.g. `amount = 100`".to_string()),
+                );
+                None
+            }
+        }
+    }
+
+    fn event(&mut self, name: &S<String>) -> Option<EventKind> {
+        let k = EventKind::from_name(name.get_ref());
+        if k.is_none() {
+            let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
+            self.err(
+                name.span(),
+                format!("unknown event kind `{}`", name.get_ref()),
+                Some(format!("use one of: {}", known.join(", "))),
+            );
+        }
+        k
+    }
+}
+
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn dup_check(ctx: &mut Ctx<'_>, seen: &mut HashSet<String>, name: &S<String>, what: &str) {
+    if name.get_ref().is_empty() {
+        ctx.err(name.span(), format!("{what} name is empty"), Some("give it a name such as `weekly_invitations`".into()));
+    } else if !seen.insert(name.get_ref().clone()) {
+        ctx.err(name.span(), format!("duplicate {what} name `{}`", name.get_ref()), Some("names must be unique".into()));
+    }
+}
+
+fn parse_weekday(s: &str) -> Option<Weekday> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "monday" | "mon" => Weekday::Monday,
+        "tuesday" | "tue" => Weekday::Tuesday,
+        "wednesday" | "wed" => Weekday::Wednesday,
+        "thursday" | "thu" => Weekday::Thursday,
+        "friday" | "fri" => Weekday::Friday,
+        "saturday" | "sat" => Weekday::Saturday,
+        "sunday" | "sun" => Weekday::Sunday,
+        _ => return None,
+    })
+}
+
+impl Policy {
+    /// Compiles a policy from TOML. `file` names the source in diagnostics.
+    ///
+    /// ```
+    /// let p = pacekeeper_engine::Policy::preset("linkedin").unwrap();
+    /// assert_eq!(p.default_tier(), "free");
+    /// let err = pacekeeper_engine::Policy::from_toml("x.toml", "name = 1").unwrap_err();
+    /// assert!(err.to_string().starts_with("x.toml:1:8: error:"));
+    /// ```
+    pub fn from_toml(file: &str, src: &str) -> Result<Policy, PolicyError> {
+        let raw: RawPolicy = toml::from_str(src).map_err(|e| {
+            let (line, column) = line_col(src, e.span().map_or(0, |s| s.start));
+            PolicyError {
+                file: file.to_string(),
+                diagnostics: vec![Diagnostic {
+                    line,
+                    column,
+                    message: e.message().trim().to_string(),
+                    help: Some("see presets/linkedin.toml for a complete, commented example".into()),
+                }],
+            }
+        })?;
+        let mut ctx = Ctx { src, diags: Vec::new() };
+        let policy = compile(&mut ctx, raw, src);
+        if ctx.diags.is_empty() {
+            Ok(policy)
+        } else {
+            ctx.diags.sort_by_key(|(o, _)| *o);
+            Err(PolicyError { file: file.to_string(), diagnostics: ctx.diags.into_iter().map(|(_, d)| d).collect() })
+        }
+    }
+}
+
+fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
+    // Tiers and actions first: everything else refers to them.
+    let mut seen = HashSet::new();
+    for t in raw.tiers.get_ref() {
+        dup_check(ctx, &mut seen, t, "tier");
+    }
+    if raw.tiers.get_ref().is_empty() {
+        ctx.err(raw.tiers.span(), "`tiers` is empty", Some("list at least one tier, e.g. `tiers = [\"free\"]`".into()));
+    }
+    let tiers: Vec<String> = raw.tiers.get_ref().iter().map(|t| t.get_ref().clone()).collect();
+    let default_tier = tiers.iter().position(|t| t == raw.default_tier.get_ref()).unwrap_or_else(|| {
+        ctx.err(
+            raw.default_tier.span(),
+            format!("default_tier `{}` is not one of the tiers", raw.default_tier.get_ref()),
+            Some(format!("use one of: {}", tiers.join(", "))),
+        );
+        0
+    });
+    let mut seen = HashSet::new();
+    for a in raw.actions.get_ref() {
+        dup_check(ctx, &mut seen, a, "action");
+    }
+    if raw.actions.get_ref().len() > 64 {
+        ctx.err(raw.actions.span(), "more than 64 actions", Some("merge actions that share limits".into()));
+    }
+    let actions: Vec<Action> = raw
+        .actions
+        .get_ref()
+        .iter()
+        .map(|a| Action { name: Arc::from(a.get_ref().as_str()), key: name_key(a.get_ref()) })
+        .collect();
+
+    let warning_threshold = match &raw.warning_threshold {
+        Some(w) if !(*w.get_ref() > 0.0 && *w.get_ref() <= 1.0) => {
+            ctx.err(w.span(), "warning_threshold must be above 0 and at most 1", Some("e.g. 0.8 warns at 80 % used".into()));
+            0.8
+        }
+        Some(w) => *w.get_ref(),
+        None => 0.8,
+    };
+
+    // Gauges.
+    let mut seen = HashSet::new();
+    let mut gauges = Vec::new();
+    for g in &raw.gauge {
+        dup_check(ctx, &mut seen, &g.name, "gauge");
+        let up_actions = g.up_actions.iter().filter_map(|a| ctx.action(&actions, a, "gauge up_actions")).collect();
+        let mut up_events = 0;
+        for e in &g.up_events {
+            if let Some(k) = ctx.event(e) {
+                up_events |= k.bit();
+            }
+        }
+        let mut down_events = 0;
+        for e in &g.down_events {
+            if let Some(k) = ctx.event(e) {
+                down_events |= k.bit();
+            }
+        }
+        gauges.push(Gauge {
+            name: Arc::from(g.name.get_ref().as_str()),
+            key: name_key(g.name.get_ref()),
+            up_actions,
+            up_events,
+            down_events,
+        });
+    }
+
+    // Penalties.
+    let mut seen = HashSet::new();
+    let mut penalties = Vec::new();
+    for p in &raw.penalty {
+        dup_check(ctx, &mut seen, &p.name, "penalty");
+        let blocks = p.blocks.as_ref().map(|b| b.iter().filter_map(|a| ctx.action(&actions, a, "penalty blocks")).collect());
+        let kind = match p.kind.get_ref().as_str() {
+            "overage" => {
+                let Some(bands) = &p.bands else {
+                    ctx.err(p.kind.span(), "an overage penalty needs `bands`", Some("e.g. `bands = [{ from = 1, to = 249, duration = \"7d\" }, { from = 250, duration = \"14d\" }]`".into()));
+                    continue;
+                };
+                PenaltyKind::Overage { bands: compile_bands(ctx, bands) }
+            }
+            "escalation" => PenaltyKind::Escalation,
+            "verification" => PenaltyKind::Verification,
+            other => {
+                ctx.err(p.kind.span(), format!("unknown penalty kind `{other}`"), Some("use overage, escalation or verification".into()));
+                continue;
+            }
+        };
+        if p.bands.is_some() && !matches!(kind, PenaltyKind::Overage { .. }) {
+            let b = p.bands.as_ref().map(|b| b.span()).unwrap_or(0..0);
+            ctx.err(b, "`bands` only applies to overage penalties", Some("remove it, or set `kind = \"overage\"`".into()));
+        }
+        penalties.push(Penalty { name: Arc::from(p.name.get_ref().as_str()), key: name_key(p.name.get_ref()), kind, blocks });
+    }
+    let penalty_ref = |ctx: &mut Ctx<'_>, name: &S<String>| -> Option<usize> {
+        let i = raw.penalty.iter().position(|p| p.name.get_ref() == name.get_ref());
+        let i = i.and_then(|_| penalties.iter().position(|p| &*p.name == name.get_ref().as_str()));
+        if i.is_none() {
+            let known: Vec<&str> = raw.penalty.iter().map(|p| p.name.get_ref().as_str()).collect();
+            ctx.err(
+                name.span(),
+                format!("unknown penalty `{}`", name.get_ref()),
+                Some(if known.is_empty() { "declare it in a [[penalty]] table".into() } else { format!("declare it in a [[penalty]] table, or use one of: {}", known.join(", ")) }),
+            );
+        }
+        i
+    };
+
+    // Limits.
+    let mut seen = HashSet::new();
+    let mut limits = Vec::new();
+    for l in &raw.limit {
+        dup_check(ctx, &mut seen, &l.name, "limit");
+        if l.actions.get_ref().is_empty() {
+            ctx.err(l.actions.span(), format!("limit `{}` counts no action", l.name.get_ref()), Some("list the actions it counts, e.g. `actions = [\"invite\"]`".into()));
+        }
+        let acts: Vec<usize> = l.actions.get_ref().iter().filter_map(|a| ctx.action(&actions, a, &format!("limit `{}`", l.name.get_ref()))).collect();
+        let window = compile_window(ctx, &l.window, &gauges, l.name.get_ref());
+        let condition = match &l.when {
+            Some(c) => Condition {
+                note: c.note,
+                channels: c.channels.as_ref().map(|ch| {
+                    if let Some(known) = &raw.channels {
+                        for x in ch.get_ref() {
+                            if !known.contains(x) {
+                                ctx.err(ch.span(), format!("unknown channel `{x}`"), Some(format!("use one of: {}", known.join(", "))));
+                            }
+                        }
+                    }
+                    ch.get_ref().clone()
+                }),
+            },
+            None => Condition::default(),
+        };
+        let base = ctx.amount(&l.amount, "amount").unwrap_or(0);
+        let mut tier_amounts = vec![None; tiers.len()];
+        if let Some(t) = &l.tiers {
+            for (name, v) in t.get_ref() {
+                match tiers.iter().position(|x| x == name) {
+                    Some(i) => tier_amounts[i] = ctx.amount(v, &format!("tiers.{name}")),
+                    None => ctx.err(v.span(), format!("unknown tier `{name}` in limit `{}`", l.name.get_ref()), Some(format!("use one of: {}", tiers.join(", ")))),
+                }
+            }
+        }
+        let mut rep = [None; 3];
+        if let Some(r) = &l.reputation {
+            if raw.reputation.is_none() {
+                ctx.err(r.span(), "reputation amounts need a [reputation] section", Some("add [reputation] with at least `horizon`".into()));
+            }
+            for (name, v) in r.get_ref() {
+                match Level::from_name(name) {
+                    Some(level) => rep[level as usize] = ctx.amount(v, &format!("reputation.{name}")),
+                    None => ctx.err(v.span(), format!("unknown reputation level `{name}`"), Some("use poor, basic or good".into())),
+                }
+            }
+        }
+        let young = l.young_accounts.as_ref().and_then(|y| {
+            let y = y.get_ref();
+            let d = ctx.duration(&y.younger_than, "young_accounts.younger_than")?;
+            let a = ctx.amount(&y.amount, "young_accounts.amount")?;
+            Some((d, a))
+        });
+        let penalty = l.penalty.as_ref().and_then(|p| penalty_ref(ctx, p));
+        if let (Some(p), Some(Window::Cap { .. })) = (&l.penalty, &window) {
+            ctx.err(p.span(), "a cap limit cannot have a penalty: reaching a cap is not an overage", Some("remove `penalty` from this limit".into()));
+        }
+        if let Some(Window::Rate { burst, .. }) = &window {
+            if base != UNLIMITED && base == 0 {
+                ctx.err(l.amount.span(), "a rate limit needs an amount of at least 1", Some(format!("burst is {burst}; amount is the number of requests per period")));
+            }
+        }
+        if let Some(window) = window {
+            limits.push(Limit {
+                name: Arc::from(l.name.get_ref().as_str()),
+                key: name_key(l.name.get_ref()),
+                actions: acts,
+                condition,
+                window,
+                amount: AmountRule { base, tiers: tier_amounts, reputation: rep, young },
+                penalty,
+            });
+        }
+    }
+
+    let escalation = match &raw.escalation {
+        Some(e) => {
+            let ladder: Vec<Ms> = e.ladder.get_ref().iter().filter_map(|s| ctx.duration(s, "escalation ladder step")).collect();
+            if e.ladder.get_ref().is_empty() {
+                ctx.err(e.ladder.span(), "the escalation ladder is empty", Some("e.g. `ladder = [\"24h\", \"3d\", \"7d\", \"30d\"]`".into()));
+            }
+            for w in e.ladder.get_ref().windows(2) {
+                if let (Ok(a), Ok(b)) = (parse_duration(w[0].get_ref()), parse_duration(w[1].get_ref())) {
+                    if b < a {
+                        ctx.err(w[1].span(), "escalation ladder steps must not get shorter", Some("order the steps from shortest to longest".into()));
+                    }
+                }
+            }
+            Escalation { ladder, decay: ctx.duration(&e.decay, "escalation decay").unwrap_or(Ms::MAX) }
+        }
+        None => Escalation::default(),
+    };
+    let needs_escalation = penalties.iter().any(|p| matches!(p.kind, PenaltyKind::Escalation));
+    if needs_escalation && escalation.ladder.is_empty() && raw.escalation.is_none() {
+        let p = raw.penalty.iter().find(|p| p.kind.get_ref() == "escalation").map(|p| p.kind.span()).unwrap_or(0..0);
+        ctx.err(p, "an escalation penalty needs an [escalation] section", Some("add `[escalation]` with `ladder` and `decay`".into()));
+    }
+
+    let mut cooldowns = Vec::new();
+    for c in &raw.cooldown {
+        let a = ctx.action(&actions, &c.action, "cooldown");
+        let e = ctx.event(&c.after);
+        let p = ctx.duration(&c.period, "cooldown period");
+        if let (Some(action), Some(after), Some(period)) = (a, e, p) {
+            cooldowns.push(Cooldown { action, after, period });
+        }
+    }
+
+    let mut content_rules = Vec::new();
+    for c in &raw.content_rule {
+        let a = ctx.action(&actions, &c.action, "content_rule");
+        let p = penalty_ref(ctx, &c.penalty);
+        if !*c.link_in_note.get_ref() {
+            ctx.err(c.link_in_note.span(), "a content rule with `link_in_note = false` matches nothing", Some("set it to true or remove the rule".into()));
+        }
+        if let (Some(action), Some(penalty)) = (a, p) {
+            content_rules.push(ContentRule { action, penalty });
+        }
+    }
+
+    let reputation = raw.reputation.as_ref().map(|r| {
+        let horizon = ctx.duration(&r.horizon, "reputation horizon").unwrap_or(90 * 86_400_000);
+        let bucket = r.bucket.as_ref().and_then(|b| ctx.duration(b, "reputation bucket")).unwrap_or(7 * 86_400_000);
+        if let Some(b) = &r.bucket {
+            if bucket > horizon || horizon / bucket > 64 {
+                ctx.err(b.span(), "the reputation bucket must fit 1 to 64 times in the horizon", Some("e.g. horizon 90d with bucket 7d".into()));
+            }
+        }
+        let frac = |ctx: &mut Ctx<'_>, v: &Option<S<f64>>, default: f64, name: &str| match v {
+            Some(x) if !(0.0..=1.0).contains(x.get_ref()) => {
+                ctx.err(x.span(), format!("{name} is a fraction between 0 and 1"), Some("e.g. 0.5 for half".into()));
+                default
+            }
+            Some(x) => *x.get_ref(),
+            None => default,
+        };
+        let good_acceptance = frac(ctx, &r.good_acceptance, 0.5, "good_acceptance");
+        let poor_acceptance = frac(ctx, &r.poor_acceptance, 0.15, "poor_acceptance");
+        if poor_acceptance >= good_acceptance {
+            if let Some(x) = &r.poor_acceptance {
+                ctx.err(x.span(), "poor_acceptance must be below good_acceptance", None);
+            }
+        }
+        let verify_reports = match (&r.verify_reports, &r.verify_penalty) {
+            (Some(n), Some(p)) => {
+                if *n.get_ref() < 1 {
+                    ctx.err(n.span(), "verify_reports must be at least 1", None);
+                }
+                penalty_ref(ctx, p).map(|pi| (*n.get_ref() as u32, pi))
+            }
+            (Some(n), None) => {
+                ctx.err(n.span(), "verify_reports needs verify_penalty", Some("name a verification penalty".into()));
+                None
+            }
+            (None, Some(p)) => {
+                ctx.err(p.span(), "verify_penalty needs verify_reports", None);
+                None
+            }
+            (None, None) => None,
+        };
+        Reputation {
+            action: r.action.as_ref().and_then(|a| ctx.action(&actions, a, "reputation")),
+            horizon,
+            bucket,
+            min_resolved: r.min_resolved.unwrap_or(20),
+            good_acceptance,
+            poor_acceptance,
+            poor_reports: r.poor_reports.unwrap_or(u32::MAX),
+            verify_reports,
+        }
+    });
+
+    let (idempotency_window, idempotency_max) = match &raw.idempotency {
+        Some(i) => {
+            let w = ctx.duration(&i.window, "idempotency window").unwrap_or(86_400_000);
+            if !(1..=1024).contains(i.max.get_ref()) {
+                ctx.err(i.max.span(), "idempotency max must be between 1 and 1024", Some("it bounds the request ids kept per member".into()));
+            }
+            (w, (*i.max.get_ref()).clamp(1, 1024) as usize)
+        }
+        None => (86_400_000, 32),
+    };
+    let history_max = match &raw.restriction_history {
+        Some(h) if !(0..=256).contains(h.get_ref()) => {
+            ctx.err(h.span(), "restriction_history must be between 0 and 256", None);
+            8
+        }
+        Some(h) => *h.get_ref() as usize,
+        None => 8,
+    };
+
+    // Stored keys are 32-bit hashes of names: two names must not share one.
+    let mut keys = std::collections::HashMap::new();
+    for (name, key) in actions.iter().map(|a| (&a.name, a.key)).chain(limits.iter().map(|l| (&l.name, l.key))).chain(penalties.iter().map(|p| (&p.name, p.key))).chain(gauges.iter().map(|g| (&g.name, g.key))) {
+        if let Some(other) = keys.insert(key, name.clone()) {
+            if other != *name {
+                ctx.err(0..0, format!("the names `{other}` and `{name}` hash to the same state key"), Some("rename one of them".into()));
+            }
+        }
+    }
+
+    let mut limits_by_action = vec![Vec::new(); actions.len()];
+    for (i, l) in limits.iter().enumerate() {
+        for &a in &l.actions {
+            limits_by_action[a].push(i);
+        }
+    }
+
+    Policy {
+        name: raw.name,
+        description: raw.description,
+        source: src.to_string(),
+        tiers,
+        default_tier,
+        actions,
+        channels: raw.channels,
+        limits,
+        limits_by_action,
+        gauges,
+        penalties,
+        escalation,
+        cooldowns,
+        content_rules,
+        reputation,
+        warning_threshold,
+        idempotency_window,
+        idempotency_max,
+        history_max,
+    }
+}
+
+fn compile_bands(ctx: &mut Ctx<'_>, bands: &S<Vec<S<RawBand>>>) -> Vec<Band> {
+    let mut out: Vec<Band> = Vec::new();
+    if bands.get_ref().is_empty() {
+        ctx.err(bands.span(), "`bands` is empty", Some("e.g. `bands = [{ from = 1, duration = \"7d\" }]`".into()));
+    }
+    for b in bands.get_ref() {
+        let raw = b.get_ref();
+        let from = *raw.from.get_ref();
+        if from < 1 {
+            ctx.err(raw.from.span(), "a band starts at 1 extra attempt or more", Some("the first extra attempt is number 1".into()));
+            continue;
+        }
+        let to = raw.to.as_ref().map(|t| *t.get_ref());
+        if let Some(t) = to {
+            if t < from {
+                ctx.err(raw.to.as_ref().map(|t| t.span()).unwrap_or(0..0), format!("band ends ({t}) before it starts ({from})"), None);
+                continue;
+            }
+        }
+        if let Some(prev) = out.last() {
+            match prev.to {
+                None => {
+                    ctx.err(raw.from.span(), format!("band from {from} overlaps the previous band, which has no end"), Some("give the previous band a `to`, or remove this one".into()));
+                    continue;
+                }
+                Some(pt) if i64::from(pt) >= from => {
+                    ctx.err(raw.from.span(), format!("band from {from} overlaps the previous band, which ends at {pt}"), Some(format!("start this band at {}", pt + 1)));
+                    continue;
+                }
+                Some(pt) if i64::from(pt) + 1 != from => {
+                    ctx.err(raw.from.span(), format!("bands leave a gap: the previous band ends at {pt} and this one starts at {from}"), Some(format!("start this band at {}", pt + 1)));
+                    continue;
+                }
+                _ => {}
+            }
+        } else if from != 1 {
+            ctx.err(raw.from.span(), "the first band must start at 1", Some("the first extra attempt starts the restriction".into()));
+        }
+        let Some(duration) = ctx.duration(&raw.duration, "band duration") else { continue };
+        out.push(Band { from: from as u32, to: to.map(|t| t as u32), duration });
+    }
+    out
+}
+
+fn compile_window(ctx: &mut Ctx<'_>, w: &S<RawWindow>, gauges: &[Gauge], limit: &str) -> Option<Window> {
+    let r = w.get_ref();
+    let kind = r.kind.get_ref().as_str();
+    // Which keys each kind accepts; anything else is reported as misplaced.
+    let allowed: &[&str] = match kind {
+        "anchored" => &["period"],
+        "calendar" | "credits" => &["every", "on", "day", "at", "zone"],
+        "sliding" => &["period", "granularity"],
+        "rate" => &["period", "burst"],
+        "cap" => &["gauge"],
+        other => {
+            ctx.err(r.kind.span(), format!("unknown window kind `{other}` in limit `{limit}`"), Some("use anchored, calendar, sliding, rate, cap or credits".into()));
+            return None;
+        }
+    };
+    let present: [(&str, Option<Range<usize>>); 9] = [
+        ("period", r.period.as_ref().map(|x| x.span())),
+        ("granularity", r.granularity.as_ref().map(|x| x.span())),
+        ("burst", r.burst.as_ref().map(|x| x.span())),
+        ("every", r.every.as_ref().map(|x| x.span())),
+        ("on", r.on.as_ref().map(|x| x.span())),
+        ("day", r.day.as_ref().map(|x| x.span())),
+        ("at", r.at.as_ref().map(|x| x.span())),
+        ("zone", r.zone.as_ref().map(|x| x.span())),
+        ("gauge", r.gauge.as_ref().map(|x| x.span())),
+    ];
+    let mut ok = true;
+    for (k, span) in present {
+        if let Some(span) = span {
+            if !allowed.contains(&k) {
+                ctx.err(span, format!("`{k}` does not apply to a {kind} window"), Some(format!("a {kind} window takes: {}", allowed.join(", "))));
+                ok = false;
+            }
+        }
+    }
+    let period = |ctx: &mut Ctx<'_>| match &r.period {
+        Some(p) => ctx.duration(p, "period"),
+        None => {
+            ctx.err(w.span(), format!("a {kind} window needs `period`"), Some("e.g. `period = \"7d\"`".into()));
+            None
+        }
+    };
+    let window = match kind {
+        "anchored" => Window::Anchored { period: period(ctx)? },
+        "sliding" => {
+            let period = period(ctx)?;
+            let granularity = match &r.granularity {
+                Some(g) => ctx.duration(g, "granularity")?,
+                None => (period / 60).max(1000),
+            };
+            if granularity > period || period / granularity > 4096 {
+                let span = r.granularity.as_ref().map(|g| g.span()).unwrap_or(w.span());
+                ctx.err(span, "granularity must fit between 1 and 4096 times in the period", Some("e.g. period \"60m\" with granularity \"1m\"".into()));
+                return None;
+            }
+            Window::Sliding { period, granularity }
+        }
+        "rate" => {
+            let period = period(ctx)?;
+            let burst = match &r.burst {
+                Some(b) if *b.get_ref() < 1 => {
+                    ctx.err(b.span(), "burst must be at least 1", Some("burst is how many requests may go at once".into()));
+                    return None;
+                }
+                Some(b) => *b.get_ref() as u64,
+                None => 1,
+            };
+            Window::Rate { period, burst }
+        }
+        "cap" => {
+            let Some(g) = &r.gauge else {
+                ctx.err(w.span(), "a cap window needs `gauge`", Some("name a [[gauge]], e.g. `gauge = \"connections\"`".into()));
+                return None;
+            };
+            let Some(gi) = gauges.iter().position(|x| &*x.name == g.get_ref().as_str()) else {
+                ctx.err(g.span(), format!("unknown gauge `{}`", g.get_ref()), Some("declare it in a [[gauge]] table".into()));
+                return None;
+            };
+            Window::Cap { gauge: gi }
+        }
+        _ => {
+            let cal = compile_calendar(ctx, w)?;
+            if kind == "calendar" { Window::Calendar(cal) } else { Window::Credits(cal) }
+        }
+    };
+    ok.then_some(window)
+}
+
+fn compile_calendar(ctx: &mut Ctx<'_>, w: &S<RawWindow>) -> Option<Calendar> {
+    let r = w.get_ref();
+    let Some(every) = &r.every else {
+        ctx.err(w.span(), "a calendar window needs `every`", Some("use `every = \"day\"`, `\"week\"` or `\"month\"`".into()));
+        return None;
+    };
+    let every = match every.get_ref().as_str() {
+        "day" => Every::Day,
+        "week" => {
+            let Some(on) = &r.on else {
+                ctx.err(every.span(), "a weekly window needs `on`", Some("e.g. `on = \"monday\"`".into()));
+                return None;
+            };
+            let Some(wd) = parse_weekday(on.get_ref()) else {
+                ctx.err(on.span(), format!("`{}` is not a day of the week", on.get_ref()), Some("use monday … sunday".into()));
+                return None;
+            };
+            Every::Week(wd)
+        }
+        "month" => {
+            let day = r.day.as_ref().map_or(1, |d| *d.get_ref());
+            if !(1..=31).contains(&day) {
+                ctx.err(r.day.as_ref().map(|d| d.span()).unwrap_or(w.span()), format!("day {day} is not a day of the month"), Some("use 1 to 31; short months use their last day".into()));
+                return None;
+            }
+            Every::Month(day as i8)
+        }
+        other => {
+            ctx.err(every.span(), format!("unknown calendar period `{other}`"), Some("use day, week or month".into()));
+            return None;
+        }
+    };
+    let at = match &r.at {
+        Some(a) => match a.get_ref().parse::<Time>() {
+            Ok(t) => t,
+            Err(_) => {
+                ctx.err(a.span(), format!("`{}` is not a time of day", a.get_ref()), Some("write HH:MM, e.g. \"00:01\"".into()));
+                return None;
+            }
+        },
+        None => Time::midnight(),
+    };
+    let zone = match &r.zone {
+        Some(z) => match TimeZone::get(z.get_ref()) {
+            Ok(tz) => tz,
+            Err(_) => {
+                ctx.err(z.span(), format!("unknown time zone `{}`", z.get_ref()), Some("use an IANA name such as \"America/Los_Angeles\" or \"UTC\"".into()));
+                return None;
+            }
+        },
+        None => {
+            ctx.err(w.span(), "a calendar window needs `zone`", Some("e.g. `zone = \"America/Los_Angeles\"` or `zone = \"UTC\"`".into()));
+            return None;
+        }
+    };
+    Some(Calendar { every, at, zone })
+}

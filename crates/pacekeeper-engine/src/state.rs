@@ -1,0 +1,289 @@
+//! The member state: everything the engine remembers about one member, as one compact value.
+//!
+//! One value per member makes every decision a single atomic read-modify-write on any store.
+//! It is encoded with postcard behind a version byte. Its size stays bounded: expired windows,
+//! restrictions, cooldowns, reputation buckets and request ids are pruned on every decision,
+//! and everything kept is bounded by the policy (see `ARCHITECTURE.md`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::decision::Reason;
+use crate::policy::{Policy, RestrictionKind, Window};
+use crate::time::Ms;
+
+/// The encoding version written as the first byte.
+pub const STATE_VERSION: u8 = 1;
+
+/// One member's state. `Default` is a member never seen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemberState {
+    /// Tier set on the member record (`PUT /v1/members/{id}`); a request's tier wins.
+    pub tier: Option<String>,
+    /// When the account was created, for maturity rules.
+    pub created_at: Option<Ms>,
+    /// Per-member amounts by limit key, set by an admin.
+    pub(crate) overrides: Vec<(u32, u64)>,
+    pub(crate) counters: Vec<Counter>,
+    pub(crate) gauges: Vec<(u32, u64)>,
+    pub(crate) restrictions: Vec<Restriction>,
+    pub(crate) history: Vec<PastRestriction>,
+    pub(crate) offences: Offences,
+    pub(crate) reputation: Vec<RepBucket>,
+    pub(crate) cooldowns: Vec<PairCooldown>,
+    pub(crate) recent: Vec<Recent>,
+    /// Purchased or granted credits by limit key; they do not expire with the period.
+    pub(crate) bonus: Vec<(u32, u64)>,
+}
+
+/// Usage of one limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Counter {
+    pub key: u32,
+    pub w: WindowState,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum WindowState {
+    /// An anchored window opened at `start`.
+    Anchored { start: Ms, used: u64 },
+    /// The calendar window `[start, end)` and its usage.
+    Calendar { start: Ms, end: Ms, used: u64 },
+    /// Non-empty buckets `(index, count)`, oldest first; index = instant / granularity.
+    Sliding { buckets: Vec<(i64, u32)> },
+    /// GCRA theoretical arrival time.
+    Rate { tat: Ms },
+    /// Credits spent from the grant of the period `[start, end)`.
+    Credits { start: Ms, end: Ms, spent: u64 },
+}
+
+/// An active restriction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Restriction {
+    pub kind: RestrictionKind,
+    pub penalty: u32,
+    /// Key of the limit that triggered it, or 0 for content and report rules.
+    pub trigger: u32,
+    /// Keys of the actions it blocks, fixed when imposed.
+    pub blocks: Vec<u32>,
+    pub since: Ms,
+    /// `None`: until verification.
+    pub until: Option<Ms>,
+    /// Over-limit attempts counted on the overage ladder.
+    pub extras: u32,
+}
+
+/// How a restriction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    /// It ran its course.
+    Expired,
+    /// An admin lifted it.
+    Lifted,
+    /// The member passed verification.
+    Verified,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PastRestriction {
+    pub kind: RestrictionKind,
+    pub penalty: u32,
+    pub trigger: u32,
+    pub since: Ms,
+    pub ended: Ms,
+    pub ending: Ending,
+    pub extras: u32,
+}
+
+/// Offences on the escalation ladder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Offences {
+    pub count: u32,
+    pub last: Ms,
+}
+
+/// Outcome counts in one reputation bucket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RepBucket {
+    pub index: i64,
+    /// sent, accepted, ignored, declined, unknown, spam, withdrawn.
+    pub c: [u32; 7],
+}
+
+pub(crate) const REP_SENT: usize = 0;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PairCooldown {
+    pub action: u32,
+    pub target: u64,
+    pub until: Ms,
+}
+
+/// A request id seen recently, with what was answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Recent {
+    pub id: u64,
+    pub at: Ms,
+    pub allowed: bool,
+    pub reason: Reason,
+    pub retry_at: Option<Ms>,
+    pub limit: Option<u32>,
+}
+
+/// Member state bytes that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Empty input.
+    #[error("member state is empty")]
+    Empty,
+    /// Written by a newer version.
+    #[error("member state has version {0}; this build reads version {STATE_VERSION}")]
+    Version(u8),
+    /// Corrupt bytes.
+    #[error("member state is corrupt: {0}")]
+    Corrupt(#[from] postcard::Error),
+}
+
+impl MemberState {
+    /// Encodes the state: a version byte, then postcard.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![STATE_VERSION];
+        // Serializing plain data into a Vec cannot fail.
+        postcard::to_io(self, &mut out).expect("member state serializes");
+        out
+    }
+
+    /// Decodes what [`MemberState::encode`] wrote.
+    pub fn decode(bytes: &[u8]) -> Result<MemberState, StateError> {
+        match bytes.split_first() {
+            None => Err(StateError::Empty),
+            Some((&STATE_VERSION, rest)) => Ok(postcard::from_bytes(rest)?),
+            Some((&v, _)) => Err(StateError::Version(v)),
+        }
+    }
+
+    /// True when the state holds nothing worth storing.
+    pub fn is_empty(&self) -> bool {
+        *self == MemberState::default()
+    }
+
+    /// The latest instant at which anything in the state still matters, or `None` if the
+    /// state holds something with no expiry (a tier, an override, a gauge, credits, an
+    /// open-ended restriction, history). Stores use it as a time-to-live.
+    pub fn expires_at(&self, policy: &Policy) -> Option<Ms> {
+        if self.tier.is_some()
+            || self.created_at.is_some()
+            || !self.overrides.is_empty()
+            || !self.gauges.is_empty()
+            || !self.bonus.is_empty()
+            || !self.history.is_empty()
+            || self.restrictions.iter().any(|r| r.until.is_none())
+        {
+            return None;
+        }
+        let mut t: Ms = 0;
+        for c in &self.counters {
+            let end = match (&c.w, policy.limit_by_key(c.key).map(|l| &l.window)) {
+                (WindowState::Anchored { start, .. }, Some(Window::Anchored { period })) => start + period,
+                (WindowState::Calendar { end, .. }, _) | (WindowState::Credits { end, .. }, _) => *end,
+                (WindowState::Sliding { buckets }, Some(Window::Sliding { period, granularity })) => {
+                    buckets.last().map_or(0, |(i, _)| (i + 1) * granularity + period)
+                }
+                (WindowState::Rate { tat }, _) => *tat,
+                _ => 0,
+            };
+            t = t.max(end);
+        }
+        for r in &self.restrictions {
+            t = t.max(r.until.unwrap_or(Ms::MAX));
+        }
+        for c in &self.cooldowns {
+            t = t.max(c.until);
+        }
+        for r in &self.recent {
+            t = t.max(r.at + policy.idempotency_window);
+        }
+        if let Some(rep) = &policy.reputation {
+            for b in &self.reputation {
+                t = t.max((b.index + 1) * rep.bucket + rep.horizon);
+            }
+        }
+        if self.offences.count > 0 {
+            let decay = policy.escalation.decay;
+            t = t.max(self.offences.last.saturating_add(decay.saturating_mul(i64::from(self.offences.count))));
+        }
+        Some(t)
+    }
+
+    /// Drops everything that no longer matters at `now`. Idempotent.
+    pub(crate) fn prune(&mut self, policy: &Policy, now: Ms) {
+        let history_max = policy.history_max;
+        let mut i = 0;
+        while i < self.restrictions.len() {
+            let r = &self.restrictions[i];
+            if r.until.is_some_and(|u| u <= now) {
+                let r = self.restrictions.swap_remove(i);
+                let ended = r.until.unwrap_or(now);
+                push_history(&mut self.history, history_max, &r, ended, Ending::Expired);
+            } else {
+                i += 1;
+            }
+        }
+        self.cooldowns.retain(|c| c.until > now);
+        let idem = policy.idempotency_window;
+        self.recent.retain(|r| r.at + idem > now);
+        if let Some(rep) = &policy.reputation {
+            let oldest = (now - rep.horizon).div_euclid(rep.bucket);
+            self.reputation.retain(|b| b.index >= oldest);
+        }
+        let decay = policy.escalation.decay;
+        if self.offences.count > 0 && decay > 0 && decay < Ms::MAX {
+            // One offence is forgiven per clean `decay` period since the last one.
+            let steps = (now - self.offences.last) / decay;
+            if steps > 0 {
+                if steps >= i64::from(self.offences.count) {
+                    self.offences = Offences::default();
+                } else {
+                    self.offences.count -= steps as u32;
+                    self.offences.last += steps * decay;
+                }
+            }
+        }
+        self.counters.retain_mut(|c| {
+            let Some(limit) = policy.limit_by_key(c.key) else {
+                // The limit left the policy: its usage means nothing any more.
+                return false;
+            };
+            match (&mut c.w, &limit.window) {
+                (WindowState::Anchored { start, .. }, Window::Anchored { period }) => *start + *period > now,
+                (WindowState::Calendar { end, .. }, Window::Calendar(_)) => *end > now,
+                (WindowState::Credits { end, .. }, Window::Credits(_)) => *end > now,
+                (WindowState::Sliding { buckets }, Window::Sliding { period, granularity }) => {
+                    buckets.retain(|(i, _)| (i + 1) * *granularity > now - *period);
+                    !buckets.is_empty()
+                }
+                (WindowState::Rate { tat }, Window::Rate { .. }) => *tat > now,
+                // The window kind changed in a reload: start afresh.
+                _ => false,
+            }
+        });
+    }
+}
+
+pub(crate) fn push_history(history: &mut Vec<PastRestriction>, max: usize, r: &Restriction, ended: Ms, ending: Ending) {
+    if max == 0 {
+        return;
+    }
+    if history.len() >= max {
+        history.remove(0);
+    }
+    history.push(PastRestriction {
+        kind: r.kind,
+        penalty: r.penalty,
+        trigger: r.trigger,
+        since: r.since,
+        ended,
+        ending,
+        extras: r.extras,
+    });
+}

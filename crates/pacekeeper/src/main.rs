@@ -1,0 +1,125 @@
+//! The `pacekeeper` command: the CLI interface and the glue between the engine, the stores
+//! and the server. It holds no rule of its own: decisions are the engine's.
+
+mod replay;
+
+use std::io::{self, IsTerminal};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use pacekeeper_engine::{PRESETS, Policy};
+
+#[derive(Parser)]
+#[command(name = "pacekeeper", version, about = "Rate limits and anti-spam policy for member actions")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay recorded traffic (JSON Lines of decide and event bodies, each with `at`) through
+    /// the engine: one JSON line out per line in.
+    Replay {
+        /// A preset name (linkedin, linkedin-classic) or a policy file.
+        #[arg(long, default_value = "linkedin")]
+        policy: String,
+        /// Output format: `json` (one JSON line per input line) or `text` (one readable line).
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Read from this file instead of standard input.
+        input: Option<std::path::PathBuf>,
+    },
+    /// Check or show policies.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file; errors name file:line:column and how to fix them.
+    Check {
+        /// The policy file (TOML).
+        file: std::path::PathBuf,
+    },
+    /// Print a shipped preset's TOML, with its comments.
+    Show {
+        /// The preset (default linkedin).
+        #[arg(default_value = "linkedin")]
+        preset: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Json,
+    Text,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Replay { policy, format, input } => {
+            let policy = Policy::load(&policy)?;
+            let stdout = io::stdout().lock();
+            let summary = match input {
+                Some(path) => {
+                    let f = std::fs::File::open(&path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+                    replay::run(&policy, io::BufReader::new(f), stdout, matches!(format, Format::Text))?
+                }
+                None => {
+                    if io::stdin().is_terminal() {
+                        eprintln!("reading JSON Lines from standard input (Ctrl-D to end)…");
+                    }
+                    replay::run(&policy, io::stdin().lock(), stdout, matches!(format, Format::Text))?
+                }
+            };
+            eprintln!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy { command: PolicyCommand::Check { file } } => {
+            let name = file.display().to_string();
+            let src = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?;
+            match Policy::from_toml(&name, &src) {
+                Ok(p) => {
+                    println!(
+                        "{name}: ok — policy `{}`: {} tiers, {} actions, {} limits",
+                        p.name,
+                        p.tiers().len(),
+                        p.action_names().count(),
+                        p.limit_names().count()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    let n = e.diagnostics.len();
+                    eprintln!("{name}: {n} error{}", if n == 1 { "" } else { "s" });
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Policy { command: PolicyCommand::Show { preset } } => match Policy::preset_source(&preset) {
+            Some(src) => {
+                print!("{src}");
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+                anyhow::bail!("no preset named `{preset}`; the presets are: {}", names.join(", "))
+            }
+        },
+    }
+}
