@@ -62,8 +62,16 @@ pub fn decide(policy: &Policy, st: &mut MemberState, req: &DecideRequest, now: T
         return Err(RequestError::BadCost(cost));
     }
 
+    // A dry run changes nothing at all, not even by pruning: it works on a scratch copy.
+    let mut scratch;
+    let st = if req.dry_run {
+        scratch = st.clone();
+        &mut scratch
+    } else {
+        st
+    };
     st.prune(policy, now);
-    let request_id = req.request_id.as_deref().map(|id| key64(id));
+    let request_id = req.request_id.as_deref().map(key64);
     if let Some(id) = request_id {
         if let Some(r) = st.recent.iter().find(|r| r.id == id).cloned() {
             return Ok(repeat(policy, st, req, action, tier, cost, now, &r));

@@ -12,12 +12,14 @@
 //! let mut ada = MemberState::default();
 //! let invite = DecideRequest { member: "ada".into(), action: "invite".into(), ..Default::default() };
 //! let monday: jiff::Timestamp = "2026-11-23T09:00:00Z".parse().unwrap();
-//! for _ in 0..100 {
-//!     assert!(decide(&policy, &mut ada, &invite, monday).unwrap().allowed);
+//! let minutes = |m: i64| monday + jiff::SignedDuration::from_mins(m);
+//! for i in 0..100 {
+//!     assert!(decide(&policy, &mut ada, &invite, minutes(2 * i)).unwrap().allowed);
 //! }
-//! let d = decide(&policy, &mut ada, &invite, monday).unwrap();
+//! let d = decide(&policy, &mut ada, &invite, minutes(300)).unwrap();
 //! assert_eq!(d.reason, Reason::LimitExceeded);
-//! assert_eq!(d.retry_after, Some(7 * 86_400)); // the anchored week closes 7 days after the first
+//! // The first extra attempt starts a 7-day restriction (seed 000).
+//! assert_eq!(d.retry_after, Some(7 * 86_400));
 //! let bytes = ada.encode();
 //! assert_eq!(MemberState::decode(&bytes).unwrap(), ada);
 //! ```
