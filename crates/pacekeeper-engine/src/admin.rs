@@ -57,18 +57,19 @@ pub struct MemberUpdate {
 
 /// Applies a member update. Validates everything before changing anything.
 pub fn update_member(policy: &Policy, st: &mut MemberState, u: &MemberUpdate) -> Result<(), RequestError> {
-    if let Some(t) = &u.tier {
-        if policy.tier_index(t).is_none() {
-            return Err(RequestError::UnknownTier { tier: t.clone(), known: policy.tiers.join(", ") });
-        }
+    if let Some(t) = &u.tier
+        && policy.tier_index(t).is_none()
+    {
+        return Err(RequestError::UnknownTier { tier: t.clone(), known: policy.tiers.join(", ") });
     }
     let mut keys = Vec::new();
     if let Some(o) = &u.overrides {
         for (name, v) in o {
-            let limit = policy.limits.iter().find(|l| &*l.name == name.as_str()).ok_or_else(|| RequestError::UnknownLimit {
-                limit: name.clone(),
-                known: policy.limit_names().collect::<Vec<_>>().join(", "),
-            })?;
+            let limit =
+                policy.limits.iter().find(|l| &*l.name == name.as_str()).ok_or_else(|| RequestError::UnknownLimit {
+                    limit: name.clone(),
+                    known: policy.limit_names().collect::<Vec<_>>().join(", "),
+                })?;
             keys.push((limit.key, v.map(AmountValue::get)));
         }
     }

@@ -3,6 +3,7 @@
 //! These are also the JSON bodies of the HTTP API and of `pacekeeper replay`, so their serde
 //! shape is the external contract (DESIGN §2).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -165,7 +166,7 @@ pub struct Decision {
     /// Why.
     pub reason: Reason,
     /// In words, for people.
-    pub message: String,
+    pub message: Cow<'static, str>,
     /// The binding limit (the one that denied, or the most constrained one when allowed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<Arc<str>>,
@@ -204,10 +205,10 @@ impl Decision {
 
     /// The most constrained applicable limit: least remaining relative to its amount.
     pub fn tightest(&self) -> Option<&LimitStatus> {
-        if let Some(name) = &self.limit {
-            if let Some(l) = self.limits.iter().find(|l| &l.name == name) {
-                return Some(l);
-            }
+        if let Some(name) = &self.limit
+            && let Some(l) = self.limits.iter().find(|l| &l.name == name)
+        {
+            return Some(l);
         }
         self.limits.iter().min_by(|a, b| {
             let ra = a.remaining as f64 / a.amount.max(1) as f64;

@@ -4,6 +4,7 @@
 //! place. On `Err` the state is untouched; a dry run leaves it semantically unchanged (only
 //! expired entries are pruned, which no observer can tell apart).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -45,17 +46,22 @@ struct Eval {
 /// let weekly = d.limits.iter().find(|l| &*l.name == "weekly_invitations").unwrap();
 /// assert_eq!((weekly.used, weekly.remaining), (1, 99));
 /// ```
-pub fn decide(policy: &Policy, st: &mut MemberState, req: &DecideRequest, now: Timestamp) -> Result<Decision, RequestError> {
+pub fn decide(
+    policy: &Policy,
+    st: &mut MemberState,
+    req: &DecideRequest,
+    now: Timestamp,
+) -> Result<Decision, RequestError> {
     let now = ms(now);
     let action = policy.action_index(&req.action).ok_or_else(|| RequestError::UnknownAction {
         action: req.action.clone(),
         known: policy.action_names().collect::<Vec<_>>().join(", "),
     })?;
     let tier = resolve_tier(policy, st, req.tier.as_deref())?;
-    if let (Some(ch), Some(known)) = (&req.channel, &policy.channels) {
-        if !known.contains(ch) {
-            return Err(RequestError::UnknownChannel { channel: ch.clone(), known: known.join(", ") });
-        }
+    if let (Some(ch), Some(known)) = (&req.channel, &policy.channels)
+        && !known.contains(ch)
+    {
+        return Err(RequestError::UnknownChannel { channel: ch.clone(), known: known.join(", ") });
     }
     let cost = req.cost.unwrap_or(1);
     if !(1..=1_000_000).contains(&cost) {
@@ -72,10 +78,10 @@ pub fn decide(policy: &Policy, st: &mut MemberState, req: &DecideRequest, now: T
     };
     st.prune(policy, now);
     let request_id = req.request_id.as_deref().map(key64);
-    if let Some(id) = request_id {
-        if let Some(r) = st.recent.iter().find(|r| r.id == id).cloned() {
-            return Ok(repeat(policy, st, req, action, tier, cost, now, &r));
-        }
+    if let Some(id) = request_id
+        && let Some(r) = st.recent.iter().find(|r| r.id == id).cloned()
+    {
+        return Ok(repeat(policy, st, req, action, tier, cost, now, &r));
     }
     let action_key = policy.action_key(action);
     let dry = req.dry_run;
@@ -86,10 +92,13 @@ pub fn decide(policy: &Policy, st: &mut MemberState, req: &DecideRequest, now: T
         verification_penalty = policy.content_rules.iter().find(|r| r.action == action).map(|r| r.penalty);
     }
 
-    let pre_restricted = st.restrictions.iter().any(|r| r.blocks.contains(&action_key) && r.kind != RestrictionKind::Verification);
-    let pre_verification = st.restrictions.iter().any(|r| r.blocks.contains(&action_key) && r.kind == RestrictionKind::Verification);
+    let pre_restricted =
+        st.restrictions.iter().any(|r| r.blocks.contains(&action_key) && r.kind != RestrictionKind::Verification);
+    let pre_verification =
+        st.restrictions.iter().any(|r| r.blocks.contains(&action_key) && r.kind == RestrictionKind::Verification);
     let target = req.target.as_deref().map(key64);
-    let cooldown_until = target.and_then(|t| st.cooldowns.iter().find(|c| c.action == action_key && c.target == t).map(|c| c.until));
+    let cooldown_until =
+        target.and_then(|t| st.cooldowns.iter().find(|c| c.action == action_key && c.target == t).map(|c| c.until));
 
     let mut level = None;
     let mut evals: Vec<Eval> = Vec::with_capacity(policy.limits_by_action[action].len());
@@ -117,7 +126,7 @@ pub fn decide(policy: &Policy, st: &mut MemberState, req: &DecideRequest, now: T
         return Ok(Decision {
             allowed: true,
             reason: Reason::Ok,
-            message: if dry { "would be allowed".into() } else { "allowed".into() },
+            message: Cow::Borrowed(if dry { "would be allowed" } else { "allowed" }),
             limit,
             retry_after: None,
             retry_at: None,
@@ -139,18 +148,21 @@ pub fn decide(policy: &Policy, st: &mut MemberState, req: &DecideRequest, now: T
         // running overage restriction whose limits count this request.
         let mut overage: Vec<(usize, u32)> = Vec::new();
         for e in &failing {
-            if let Some(p) = policy.limits[e.li].penalty {
-                if !overage.iter().any(|(x, _)| *x == p) {
-                    overage.push((p, policy.limits[e.li].key));
-                }
+            if let Some(p) = policy.limits[e.li].penalty
+                && !overage.iter().any(|(x, _)| *x == p)
+            {
+                overage.push((p, policy.limits[e.li].key));
             }
         }
-        for r in st.restrictions.iter().filter(|r| r.kind == RestrictionKind::Overage && r.blocks.contains(&action_key)) {
-            let counted = evals.iter().any(|e| policy.limits[e.li].penalty.is_some_and(|p| policy.penalties[p].key == r.penalty));
-            if let Some(p) = policy.penalties.iter().position(|p| p.key == r.penalty) {
-                if counted && !overage.iter().any(|(x, _)| *x == p) {
-                    overage.push((p, r.trigger));
-                }
+        for r in st.restrictions.iter().filter(|r| r.kind == RestrictionKind::Overage && r.blocks.contains(&action_key))
+        {
+            let counted =
+                evals.iter().any(|e| policy.limits[e.li].penalty.is_some_and(|p| policy.penalties[p].key == r.penalty));
+            if let Some(p) = policy.penalties.iter().position(|p| p.key == r.penalty)
+                && counted
+                && !overage.iter().any(|(x, _)| *x == p)
+            {
+                overage.push((p, r.trigger));
             }
         }
         for (p, trigger) in overage {
@@ -186,10 +198,7 @@ pub fn decide(policy: &Policy, st: &mut MemberState, req: &DecideRequest, now: T
         }
         Some(t)
     };
-    let restriction = blocking
-        .iter()
-        .max_by_key(|r| (r.until.is_none(), r.until))
-        .map(|r| restriction_view(policy, r));
+    let restriction = blocking.iter().max_by_key(|r| (r.until.is_none(), r.until)).map(|r| restriction_view(policy, r));
     let binding = match reason {
         Reason::LimitExceeded | Reason::CapReached => failing
             .iter()
@@ -200,7 +209,17 @@ pub fn decide(policy: &Policy, st: &mut MemberState, req: &DecideRequest, now: T
         _ => None,
     };
     let limits = statuses(policy, &evals, now);
-    let message = deny_message(policy, reason, &req.action, binding.as_deref(), &limits, restriction.as_ref(), retry_at, now, dry);
+    let message = Cow::Owned(deny_message(
+        policy,
+        reason,
+        &req.action,
+        binding.as_deref(),
+        &limits,
+        restriction.as_ref(),
+        retry_at,
+        now,
+        dry,
+    ));
     if !dry {
         remember(policy, st, request_id, now, false, reason, retry_at, binding.as_deref().map(crate::time::key32));
     }
@@ -222,7 +241,9 @@ pub fn decide(policy: &Policy, st: &mut MemberState, req: &DecideRequest, now: T
 
 fn resolve_tier(policy: &Policy, st: &MemberState, asked: Option<&str>) -> Result<usize, RequestError> {
     match asked {
-        Some(t) => policy.tier_index(t).ok_or_else(|| RequestError::UnknownTier { tier: t.to_string(), known: policy.tiers.join(", ") }),
+        Some(t) => policy
+            .tier_index(t)
+            .ok_or_else(|| RequestError::UnknownTier { tier: t.to_string(), known: policy.tiers.join(", ") }),
         // A stored tier the policy no longer knows falls back to the default.
         None => Ok(st.tier.as_deref().and_then(|t| policy.tier_index(t)).unwrap_or(policy.default_tier)),
     }
@@ -242,8 +263,8 @@ fn applies(limit: &Limit, req: &DecideRequest) -> bool {
 /// True when a note carries something a reader could follow: a URL, `www.`, or a bare domain.
 pub fn contains_link(note: &str) -> bool {
     const TLDS: [&str; 24] = [
-        "com", "net", "org", "io", "co", "ly", "me", "info", "biz", "us", "uk", "de", "fr", "app", "dev", "ai", "gl", "gg",
-        "xyz", "link", "site", "online", "ru", "cn",
+        "com", "net", "org", "io", "co", "ly", "me", "info", "biz", "us", "uk", "de", "fr", "app", "dev", "ai", "gl",
+        "gg", "xyz", "link", "site", "online", "ru", "cn",
     ];
     let lower = note.to_ascii_lowercase();
     if lower.contains("http://") || lower.contains("https://") || lower.contains("www.") {
@@ -253,7 +274,9 @@ pub fn contains_link(note: &str) -> bool {
         let host = word.split('/').next().unwrap_or("").trim_end_matches(['.', ',', ';', ':', '!', '?']);
         match host.rsplit_once('.') {
             Some((name, tld)) => {
-                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') && TLDS.contains(&tld)
+                !name.is_empty()
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                    && TLDS.contains(&tld)
             }
             None => false,
         }
@@ -292,7 +315,14 @@ fn rep_totals(rep: &Reputation, st: &MemberState, now: Ms) -> [u32; 7] {
     c
 }
 
-fn amount_for(policy: &Policy, limit: &Limit, tier: usize, st: &MemberState, now: Ms, level: &mut Option<Level>) -> u64 {
+fn amount_for(
+    policy: &Policy,
+    limit: &Limit,
+    tier: usize,
+    st: &MemberState,
+    now: Ms,
+    level: &mut Option<Level>,
+) -> u64 {
     if let Some((_, a)) = st.overrides.iter().find(|(k, _)| *k == limit.key) {
         return *a;
     }
@@ -304,15 +334,15 @@ fn amount_for(policy: &Policy, limit: &Limit, tier: usize, st: &MemberState, now
             a = r;
         }
     }
-    if let (Some((age, max)), Some(created)) = (rule.young, st.created_at) {
-        if now - created < age {
-            a = a.min(max);
-        }
+    if let (Some((age, max)), Some(created)) = (rule.young, st.created_at)
+        && now - created < age
+    {
+        a = a.min(max);
     }
     a
 }
 
-fn counter<'s>(st: &'s MemberState, key: u32) -> Option<&'s WindowState> {
+fn counter(st: &MemberState, key: u32) -> Option<&WindowState> {
     st.counters.iter().find(|c| c.key == key).map(|c| &c.w)
 }
 
@@ -325,16 +355,27 @@ fn interval(period: Ms, amount: u64) -> Ms {
 
 fn evaluate(policy: &Policy, limit: &Limit, li: usize, st: &MemberState, now: Ms, amount: u64, cost: u64) -> Eval {
     let unlimited = amount == UNLIMITED;
-    let mut e = Eval { li, amount, shown: amount, used: 0, remaining: 0, fits: true, retry_at: None, resets_at: None, start: now, end: now };
+    let mut e = Eval {
+        li,
+        amount,
+        shown: amount,
+        used: 0,
+        remaining: 0,
+        fits: true,
+        retry_at: None,
+        resets_at: None,
+        start: now,
+        end: now,
+    };
     let room = |used: u64| amount.saturating_sub(used);
     match &limit.window {
         Window::Anchored { period } => {
-            if let Some(WindowState::Anchored { start, used }) = counter(st, limit.key) {
-                if start + period > now {
-                    e.used = *used;
-                    e.start = *start;
-                    e.resets_at = Some(start + period);
-                }
+            if let Some(WindowState::Anchored { start, used }) = counter(st, limit.key)
+                && start + period > now
+            {
+                e.used = *used;
+                e.start = *start;
+                e.resets_at = Some(start + period);
             }
             e.fits = unlimited || e.used + cost <= amount;
             if !e.fits && cost <= amount {
@@ -344,7 +385,9 @@ fn evaluate(policy: &Policy, limit: &Limit, li: usize, st: &MemberState, now: Ms
         }
         Window::Calendar(cal) => {
             let (s, end, used) = match counter(st, limit.key) {
-                Some(WindowState::Calendar { start, end, used }) if *start <= now && now < *end => (*start, *end, *used),
+                Some(WindowState::Calendar { start, end, used }) if *start <= now && now < *end => {
+                    (*start, *end, *used)
+                }
                 _ => {
                     let (s, end) = cal.window_at(now);
                     (s, end, 0)
@@ -362,10 +405,12 @@ fn evaluate(policy: &Policy, limit: &Limit, li: usize, st: &MemberState, now: Ms
         }
         Window::Sliding { period, granularity } => {
             let from = now - period;
-            let mut counted: Vec<(i64, u32)> = Vec::new();
-            if let Some(WindowState::Sliding { buckets }) = counter(st, limit.key) {
-                counted.extend(buckets.iter().filter(|(i, _)| (i + 1) * granularity > from));
-            }
+            let buckets: &[(i64, u32)] = match counter(st, limit.key) {
+                Some(WindowState::Sliding { buckets }) => buckets,
+                _ => &[],
+            };
+            // Buckets are oldest first; those still overlapping the trailing period count.
+            let counted = &buckets[buckets.partition_point(|(i, _)| (i + 1) * granularity <= from)..];
             e.used = counted.iter().map(|(_, c)| u64::from(*c)).sum();
             e.resets_at = counted.first().map(|(i, _)| (i + 1) * granularity + period);
             e.fits = unlimited || e.used + cost <= amount;
@@ -373,7 +418,7 @@ fn evaluate(policy: &Policy, limit: &Limit, li: usize, st: &MemberState, now: Ms
                 // Buckets leave the trailing window oldest first; find when enough have left.
                 let need = e.used + cost - amount;
                 let mut dropped = 0u64;
-                for (i, c) in &counted {
+                for (i, c) in counted {
                     dropped += u64::from(*c);
                     if dropped >= need {
                         e.retry_at = Some((i + 1) * granularity + period);
@@ -409,7 +454,9 @@ fn evaluate(policy: &Policy, limit: &Limit, li: usize, st: &MemberState, now: Ms
         }
         Window::Credits(cal) => {
             let (s, end, spent) = match counter(st, limit.key) {
-                Some(WindowState::Credits { start, end, spent }) if *start <= now && now < *end => (*start, *end, *spent),
+                Some(WindowState::Credits { start, end, spent }) if *start <= now && now < *end => {
+                    (*start, *end, *spent)
+                }
                 _ => {
                     let (s, end) = cal.window_at(now);
                     (s, end, 0)
@@ -434,7 +481,9 @@ fn evaluate(policy: &Policy, limit: &Limit, li: usize, st: &MemberState, now: Ms
 fn charge(limit: &Limit, st: &mut MemberState, e: &Eval, now: Ms, cost: u64) {
     let new = match &limit.window {
         Window::Anchored { period } => match counter(st, limit.key) {
-            Some(WindowState::Anchored { start, used }) if start + period > now => WindowState::Anchored { start: *start, used: used + cost },
+            Some(WindowState::Anchored { start, used }) if start + period > now => {
+                WindowState::Anchored { start: *start, used: used + cost }
+            }
             _ => WindowState::Anchored { start: now, used: cost },
         },
         Window::Calendar(_) => WindowState::Calendar { start: e.start, end: e.end, used: e.used + cost },
@@ -479,7 +528,6 @@ fn charge(limit: &Limit, st: &mut MemberState, e: &Eval, now: Ms, cost: u64) {
     }
 }
 
-
 /// What an allowed request changes besides its limits: gauges and the reputation count of
 /// invitations sent.
 fn on_allowed(policy: &Policy, st: &mut MemberState, action: usize, cost: u64, now: Ms) {
@@ -488,10 +536,10 @@ fn on_allowed(policy: &Policy, st: &mut MemberState, action: usize, cost: u64, n
             bump_gauge(st, g.key, cost as i64);
         }
     }
-    if let Some(rep) = &policy.reputation {
-        if rep.action == Some(action) {
-            rep_add(rep, st, now, REP_SENT, cost as u32);
-        }
+    if let Some(rep) = &policy.reputation
+        && rep.action == Some(action)
+    {
+        rep_add(rep, st, now, REP_SENT, cost as u32);
     }
 }
 
@@ -518,7 +566,16 @@ fn rep_add(rep: &Reputation, st: &mut MemberState, now: Ms, slot: usize, n: u32)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn remember(policy: &Policy, st: &mut MemberState, id: Option<u64>, now: Ms, allowed: bool, reason: Reason, retry_at: Option<Ms>, limit: Option<u32>) {
+fn remember(
+    policy: &Policy,
+    st: &mut MemberState,
+    id: Option<u64>,
+    now: Ms,
+    allowed: bool,
+    reason: Reason,
+    retry_at: Option<Ms>,
+    limit: Option<u32>,
+) {
     let Some(id) = id else { return };
     if st.recent.len() >= policy.idempotency_max {
         st.recent.remove(0);
@@ -527,7 +584,15 @@ fn remember(policy: &Policy, st: &mut MemberState, id: Option<u64>, now: Ms, all
 }
 
 /// Imposes (or, for overage, extends) a restriction from penalty `p`.
-fn impose(policy: &Policy, st: &mut MemberState, p: usize, trigger: u32, trigger_actions: &[usize], action: usize, now: Ms) {
+fn impose(
+    policy: &Policy,
+    st: &mut MemberState,
+    p: usize,
+    trigger: u32,
+    trigger_actions: &[usize],
+    action: usize,
+    now: Ms,
+) {
     let pen = &policy.penalties[p];
     if let Some(r) = st.restrictions.iter_mut().find(|r| r.penalty == pen.key) {
         if let PenaltyKind::Overage { bands } = &pen.kind {
@@ -553,21 +618,33 @@ fn impose(policy: &Policy, st: &mut MemberState, p: usize, trigger: u32, trigger
     if !matches!(pen.kind, PenaltyKind::Verification) {
         st.offences = Offences { count: st.offences.count.saturating_add(1), last: now };
     }
-    st.restrictions.push(Restriction { kind: pen.kind.tag(), penalty: pen.key, trigger, blocks, since: now, until, extras });
+    st.restrictions.push(Restriction {
+        kind: pen.kind.tag(),
+        penalty: pen.key,
+        trigger,
+        blocks,
+        since: now,
+        until,
+        extras,
+    });
 }
 
 fn band_duration(bands: &[Band], extras: u32) -> Ms {
-    bands
-        .iter()
-        .rev()
-        .find(|b| b.from <= extras)
-        .or(bands.first())
-        .map_or(7 * 86_400_000, |b| b.duration)
+    bands.iter().rev().find(|b| b.from <= extras).or(bands.first()).map_or(7 * 86_400_000, |b| b.duration)
 }
 
 /// Answers a repeated `request_id` with the first decision, without charging again.
 #[allow(clippy::too_many_arguments)]
-fn repeat(policy: &Policy, st: &MemberState, req: &DecideRequest, action: usize, tier: usize, cost: u64, now: Ms, r: &Recent) -> Decision {
+fn repeat(
+    policy: &Policy,
+    st: &MemberState,
+    req: &DecideRequest,
+    action: usize,
+    tier: usize,
+    cost: u64,
+    now: Ms,
+    r: &Recent,
+) -> Decision {
     let mut level = None;
     let evals: Vec<Eval> = policy.limits_by_action[action]
         .iter()
@@ -586,7 +663,11 @@ fn repeat(policy: &Policy, st: &MemberState, req: &DecideRequest, action: usize,
     Decision {
         allowed: r.allowed,
         reason: r.reason,
-        message: format!("repeat of request `{}` first answered at {}", req.request_id.as_deref().unwrap_or(""), ts(r.at)),
+        message: Cow::Owned(format!(
+            "repeat of request `{}` first answered at {}",
+            req.request_id.as_deref().unwrap_or(""),
+            ts(r.at)
+        )),
         limit,
         retry_after: r.retry_at.map(|t| secs_until(now, t)),
         retry_at: r.retry_at.map(ts),
@@ -620,7 +701,13 @@ fn statuses(policy: &Policy, evals: &[Eval], now: Ms) -> Vec<LimitStatus> {
 }
 
 /// Statuses after charging: evaluated afresh from the new state.
-fn restatus(policy: &Policy, st: &MemberState, evals: &[Eval], now: Ms, _level: &mut Option<Level>) -> Vec<LimitStatus> {
+fn restatus(
+    policy: &Policy,
+    st: &MemberState,
+    evals: &[Eval],
+    now: Ms,
+    _level: &mut Option<Level>,
+) -> Vec<LimitStatus> {
     evals
         .iter()
         .filter_map(|e| {
@@ -663,7 +750,9 @@ fn restriction_view(policy: &Policy, r: &Restriction) -> RestrictionView {
             None => "repeated offences".to_string(),
         },
         RestrictionKind::Verification if r.trigger == 0 => "identity verification required".to_string(),
-        RestrictionKind::Verification => format!("identity verification required after {}", policy.name_of_key(r.trigger)),
+        RestrictionKind::Verification => {
+            format!("identity verification required after {}", policy.name_of_key(r.trigger))
+        }
     };
     RestrictionView {
         kind: r.kind,
@@ -677,7 +766,17 @@ fn restriction_view(policy: &Policy, r: &Restriction) -> RestrictionView {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn deny_message(policy: &Policy, reason: Reason, action: &str, limit: Option<&str>, limits: &[LimitStatus], restriction: Option<&RestrictionView>, retry_at: Option<Ms>, now: Ms, dry: bool) -> String {
+fn deny_message(
+    policy: &Policy,
+    reason: Reason,
+    action: &str,
+    limit: Option<&str>,
+    limits: &[LimitStatus],
+    restriction: Option<&RestrictionView>,
+    retry_at: Option<Ms>,
+    now: Ms,
+    dry: bool,
+) -> String {
     let wait = match retry_at {
         Some(t) => format!("; retry in {} (at {})", human(t - now), ts(t)),
         None => String::new(),
@@ -717,7 +816,12 @@ fn deny_message(policy: &Policy, reason: Reason, action: &str, limit: Option<&st
 /// let ack = apply_event(&policy, &mut state, &ev, "2026-11-23T09:00:00Z".parse().unwrap()).unwrap();
 /// assert!(ack.effects.iter().any(|e| e.contains("cooldown")));
 /// ```
-pub fn apply_event(policy: &Policy, st: &mut MemberState, ev: &Event, now: Timestamp) -> Result<EventAck, RequestError> {
+pub fn apply_event(
+    policy: &Policy,
+    st: &mut MemberState,
+    ev: &Event,
+    now: Timestamp,
+) -> Result<EventAck, RequestError> {
     let now = ms(now);
     let needs_target = ev.kind == EventKind::InvitationWithdrawn && policy.cooldowns.iter().any(|c| c.after == ev.kind);
     if needs_target && ev.target.as_deref().is_none_or(str::is_empty) {
@@ -726,10 +830,10 @@ pub fn apply_event(policy: &Policy, st: &mut MemberState, ev: &Event, now: Times
     st.prune(policy, now);
     // Event ids live beside request ids; a prefix keeps the two spaces apart.
     let id = ev.id.as_deref().map(|id| key64(&format!("event\u{0}{id}")));
-    if let Some(id) = id {
-        if st.recent.iter().any(|r| r.id == id) {
-            return Ok(EventAck { accepted: true, kind: ev.kind, duplicate: true, effects: Vec::new() });
-        }
+    if let Some(id) = id
+        && st.recent.iter().any(|r| r.id == id)
+    {
+        return Ok(EventAck { accepted: true, kind: ev.kind, duplicate: true, effects: Vec::new() });
     }
     let mut effects = Vec::new();
     if let Some(rep) = &policy.reputation {
@@ -750,7 +854,10 @@ pub fn apply_event(policy: &Policy, st: &mut MemberState, ev: &Event, now: Times
                 effects.push(format!("reputation {before:?} -> {after:?}").to_lowercase());
             }
         }
-        if let (Some((n, p)), true) = (rep.verify_reports, matches!(ev.kind, EventKind::InvitationReportedUnknown | EventKind::InvitationReportedSpam)) {
+        if let (Some((n, p)), true) = (
+            rep.verify_reports,
+            matches!(ev.kind, EventKind::InvitationReportedUnknown | EventKind::InvitationReportedSpam),
+        ) {
             let c = rep_totals(rep, st, now);
             let pen = &policy.penalties[p];
             if c[4] + c[5] >= n && !st.restrictions.iter().any(|r| r.penalty == pen.key) {
@@ -793,7 +900,13 @@ pub fn apply_event(policy: &Policy, st: &mut MemberState, ev: &Event, now: Times
 }
 
 /// Ends the restrictions `which` selects, recording them in the history. Returns how many.
-pub(crate) fn end_restrictions(policy: &Policy, st: &mut MemberState, now: Ms, ending: Ending, which: impl Fn(&Restriction) -> bool) -> usize {
+pub(crate) fn end_restrictions(
+    policy: &Policy,
+    st: &mut MemberState,
+    now: Ms,
+    ending: Ending,
+    which: impl Fn(&Restriction) -> bool,
+) -> usize {
     let (ended, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut st.restrictions).into_iter().partition(|r| which(r));
     st.restrictions = kept;
     for r in &ended {
@@ -836,7 +949,10 @@ pub fn member_view(policy: &Policy, st: &MemberState, now: Timestamp) -> MemberV
         gauges: policy
             .gauges
             .iter()
-            .map(|g| GaugeView { name: g.name.to_string(), value: st.gauges.iter().find(|(k, _)| *k == g.key).map_or(0, |(_, v)| *v) })
+            .map(|g| GaugeView {
+                name: g.name.to_string(),
+                value: st.gauges.iter().find(|(k, _)| *k == g.key).map_or(0, |(_, v)| *v),
+            })
             .collect(),
         restrictions: st.restrictions.iter().map(|r| restriction_view(policy, r)).collect(),
         history: st
@@ -853,6 +969,10 @@ pub fn member_view(policy: &Policy, st: &MemberState, now: Timestamp) -> MemberV
             .collect(),
         offences: st.offences.count,
         cooldowns: st.cooldowns.len(),
-        overrides: st.overrides.iter().map(|(k, a)| OverrideView { limit: policy.name_of_key(*k), amount: *a }).collect(),
+        overrides: st
+            .overrides
+            .iter()
+            .map(|(k, a)| OverrideView { limit: policy.name_of_key(*k), amount: *a })
+            .collect(),
     }
 }

@@ -190,10 +190,7 @@ impl Calendar {
     fn boundary(&self, d: Date) -> Ms {
         // `to_timestamp` disambiguates the "compatible" way: a boundary in a DST gap moves
         // forward, one in a fold takes the earlier instant.
-        self.zone
-            .to_timestamp(d.to_datetime(self.at))
-            .map(|t| t.as_millisecond())
-            .unwrap_or(Ms::MAX)
+        self.zone.to_timestamp(d.to_datetime(self.at)).map(|t| t.as_millisecond()).unwrap_or(Ms::MAX)
     }
 
     fn month_day(&self, first: Date, day: i8) -> Date {

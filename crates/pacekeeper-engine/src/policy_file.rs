@@ -272,9 +272,17 @@ fn line_col(src: &str, offset: usize) -> (usize, usize) {
 
 fn dup_check(ctx: &mut Ctx<'_>, seen: &mut HashSet<String>, name: &S<String>, what: &str) {
     if name.get_ref().is_empty() {
-        ctx.err(name.span(), format!("{what} name is empty"), Some("give it a name such as `weekly_invitations`".into()));
+        ctx.err(
+            name.span(),
+            format!("{what} name is empty"),
+            Some("give it a name such as `weekly_invitations`".into()),
+        );
     } else if !seen.insert(name.get_ref().clone()) {
-        ctx.err(name.span(), format!("duplicate {what} name `{}`", name.get_ref()), Some("names must be unique".into()));
+        ctx.err(
+            name.span(),
+            format!("duplicate {what} name `{}`", name.get_ref()),
+            Some("names must be unique".into()),
+        );
     }
 }
 
@@ -358,7 +366,11 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
 
     let warning_threshold = match &raw.warning_threshold {
         Some(w) if !(*w.get_ref() > 0.0 && *w.get_ref() <= 1.0) => {
-            ctx.err(w.span(), "warning_threshold must be above 0 and at most 1", Some("e.g. 0.8 warns at 80 % used".into()));
+            ctx.err(
+                w.span(),
+                "warning_threshold must be above 0 and at most 1",
+                Some("e.g. 0.8 warns at 80 % used".into()),
+            );
             0.8
         }
         Some(w) => *w.get_ref(),
@@ -397,7 +409,8 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
     let mut penalties = Vec::new();
     for p in &raw.penalty {
         dup_check(ctx, &mut seen, &p.name, "penalty");
-        let blocks = p.blocks.as_ref().map(|b| b.iter().filter_map(|a| ctx.action(&actions, a, "penalty blocks")).collect());
+        let blocks =
+            p.blocks.as_ref().map(|b| b.iter().filter_map(|a| ctx.action(&actions, a, "penalty blocks")).collect());
         let kind = match p.kind.get_ref().as_str() {
             "overage" => {
                 let Some(bands) = &p.bands else {
@@ -409,15 +422,28 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
             "escalation" => PenaltyKind::Escalation,
             "verification" => PenaltyKind::Verification,
             other => {
-                ctx.err(p.kind.span(), format!("unknown penalty kind `{other}`"), Some("use overage, escalation or verification".into()));
+                ctx.err(
+                    p.kind.span(),
+                    format!("unknown penalty kind `{other}`"),
+                    Some("use overage, escalation or verification".into()),
+                );
                 continue;
             }
         };
         if p.bands.is_some() && !matches!(kind, PenaltyKind::Overage { .. }) {
             let b = p.bands.as_ref().map(|b| b.span()).unwrap_or(0..0);
-            ctx.err(b, "`bands` only applies to overage penalties", Some("remove it, or set `kind = \"overage\"`".into()));
+            ctx.err(
+                b,
+                "`bands` only applies to overage penalties",
+                Some("remove it, or set `kind = \"overage\"`".into()),
+            );
         }
-        penalties.push(Penalty { name: Arc::from(p.name.get_ref().as_str()), key: name_key(p.name.get_ref()), kind, blocks });
+        penalties.push(Penalty {
+            name: Arc::from(p.name.get_ref().as_str()),
+            key: name_key(p.name.get_ref()),
+            kind,
+            blocks,
+        });
     }
     let penalty_ref = |ctx: &mut Ctx<'_>, name: &S<String>| -> Option<usize> {
         let i = raw.penalty.iter().position(|p| p.name.get_ref() == name.get_ref());
@@ -427,7 +453,11 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
             ctx.err(
                 name.span(),
                 format!("unknown penalty `{}`", name.get_ref()),
-                Some(if known.is_empty() { "declare it in a [[penalty]] table".into() } else { format!("declare it in a [[penalty]] table, or use one of: {}", known.join(", ")) }),
+                Some(if known.is_empty() {
+                    "declare it in a [[penalty]] table".into()
+                } else {
+                    format!("declare it in a [[penalty]] table, or use one of: {}", known.join(", "))
+                }),
             );
         }
         i
@@ -439,9 +469,18 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
     for l in &raw.limit {
         dup_check(ctx, &mut seen, &l.name, "limit");
         if l.actions.get_ref().is_empty() {
-            ctx.err(l.actions.span(), format!("limit `{}` counts no action", l.name.get_ref()), Some("list the actions it counts, e.g. `actions = [\"invite\"]`".into()));
+            ctx.err(
+                l.actions.span(),
+                format!("limit `{}` counts no action", l.name.get_ref()),
+                Some("list the actions it counts, e.g. `actions = [\"invite\"]`".into()),
+            );
         }
-        let acts: Vec<usize> = l.actions.get_ref().iter().filter_map(|a| ctx.action(&actions, a, &format!("limit `{}`", l.name.get_ref()))).collect();
+        let acts: Vec<usize> = l
+            .actions
+            .get_ref()
+            .iter()
+            .filter_map(|a| ctx.action(&actions, a, &format!("limit `{}`", l.name.get_ref())))
+            .collect();
         let window = compile_window(ctx, &l.window, &gauges, l.name.get_ref());
         let condition = match &l.when {
             Some(c) => Condition {
@@ -450,7 +489,11 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
                     if let Some(known) = &raw.channels {
                         for x in ch.get_ref() {
                             if !known.contains(x) {
-                                ctx.err(ch.span(), format!("unknown channel `{x}`"), Some(format!("use one of: {}", known.join(", "))));
+                                ctx.err(
+                                    ch.span(),
+                                    format!("unknown channel `{x}`"),
+                                    Some(format!("use one of: {}", known.join(", "))),
+                                );
                             }
                         }
                     }
@@ -465,19 +508,31 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
             for (name, v) in t.get_ref() {
                 match tiers.iter().position(|x| x == name) {
                     Some(i) => tier_amounts[i] = ctx.amount(v, &format!("tiers.{name}")),
-                    None => ctx.err(v.span(), format!("unknown tier `{name}` in limit `{}`", l.name.get_ref()), Some(format!("use one of: {}", tiers.join(", ")))),
+                    None => ctx.err(
+                        v.span(),
+                        format!("unknown tier `{name}` in limit `{}`", l.name.get_ref()),
+                        Some(format!("use one of: {}", tiers.join(", "))),
+                    ),
                 }
             }
         }
         let mut rep = [None; 3];
         if let Some(r) = &l.reputation {
             if raw.reputation.is_none() {
-                ctx.err(r.span(), "reputation amounts need a [reputation] section", Some("add [reputation] with at least `horizon`".into()));
+                ctx.err(
+                    r.span(),
+                    "reputation amounts need a [reputation] section",
+                    Some("add [reputation] with at least `horizon`".into()),
+                );
             }
             for (name, v) in r.get_ref() {
                 match Level::from_name(name) {
                     Some(level) => rep[level as usize] = ctx.amount(v, &format!("reputation.{name}")),
-                    None => ctx.err(v.span(), format!("unknown reputation level `{name}`"), Some("use poor, basic or good".into())),
+                    None => ctx.err(
+                        v.span(),
+                        format!("unknown reputation level `{name}`"),
+                        Some("use poor, basic or good".into()),
+                    ),
                 }
             }
         }
@@ -489,12 +544,21 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
         });
         let penalty = l.penalty.as_ref().and_then(|p| penalty_ref(ctx, p));
         if let (Some(p), Some(Window::Cap { .. })) = (&l.penalty, &window) {
-            ctx.err(p.span(), "a cap limit cannot have a penalty: reaching a cap is not an overage", Some("remove `penalty` from this limit".into()));
+            ctx.err(
+                p.span(),
+                "a cap limit cannot have a penalty: reaching a cap is not an overage",
+                Some("remove `penalty` from this limit".into()),
+            );
         }
-        if let Some(Window::Rate { burst, .. }) = &window {
-            if base != UNLIMITED && base == 0 {
-                ctx.err(l.amount.span(), "a rate limit needs an amount of at least 1", Some(format!("burst is {burst}; amount is the number of requests per period")));
-            }
+        if let Some(Window::Rate { burst, .. }) = &window
+            && base != UNLIMITED
+            && base == 0
+        {
+            ctx.err(
+                l.amount.span(),
+                "a rate limit needs an amount of at least 1",
+                Some(format!("burst is {burst}; amount is the number of requests per period")),
+            );
         }
         if let Some(window) = window {
             limits.push(Limit {
@@ -511,15 +575,24 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
 
     let escalation = match &raw.escalation {
         Some(e) => {
-            let ladder: Vec<Ms> = e.ladder.get_ref().iter().filter_map(|s| ctx.duration(s, "escalation ladder step")).collect();
+            let ladder: Vec<Ms> =
+                e.ladder.get_ref().iter().filter_map(|s| ctx.duration(s, "escalation ladder step")).collect();
             if e.ladder.get_ref().is_empty() {
-                ctx.err(e.ladder.span(), "the escalation ladder is empty", Some("e.g. `ladder = [\"24h\", \"3d\", \"7d\", \"30d\"]`".into()));
+                ctx.err(
+                    e.ladder.span(),
+                    "the escalation ladder is empty",
+                    Some("e.g. `ladder = [\"24h\", \"3d\", \"7d\", \"30d\"]`".into()),
+                );
             }
             for w in e.ladder.get_ref().windows(2) {
-                if let (Ok(a), Ok(b)) = (parse_duration(w[0].get_ref()), parse_duration(w[1].get_ref())) {
-                    if b < a {
-                        ctx.err(w[1].span(), "escalation ladder steps must not get shorter", Some("order the steps from shortest to longest".into()));
-                    }
+                if let (Ok(a), Ok(b)) = (parse_duration(w[0].get_ref()), parse_duration(w[1].get_ref()))
+                    && b < a
+                {
+                    ctx.err(
+                        w[1].span(),
+                        "escalation ladder steps must not get shorter",
+                        Some("order the steps from shortest to longest".into()),
+                    );
                 }
             }
             Escalation { ladder, decay: ctx.duration(&e.decay, "escalation decay").unwrap_or(Ms::MAX) }
@@ -529,7 +602,11 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
     let needs_escalation = penalties.iter().any(|p| matches!(p.kind, PenaltyKind::Escalation));
     if needs_escalation && escalation.ladder.is_empty() && raw.escalation.is_none() {
         let p = raw.penalty.iter().find(|p| p.kind.get_ref() == "escalation").map(|p| p.kind.span()).unwrap_or(0..0);
-        ctx.err(p, "an escalation penalty needs an [escalation] section", Some("add `[escalation]` with `ladder` and `decay`".into()));
+        ctx.err(
+            p,
+            "an escalation penalty needs an [escalation] section",
+            Some("add `[escalation]` with `ladder` and `decay`".into()),
+        );
     }
 
     let mut cooldowns = Vec::new();
@@ -547,7 +624,11 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
         let a = ctx.action(&actions, &c.action, "content_rule");
         let p = penalty_ref(ctx, &c.penalty);
         if !*c.link_in_note.get_ref() {
-            ctx.err(c.link_in_note.span(), "a content rule with `link_in_note = false` matches nothing", Some("set it to true or remove the rule".into()));
+            ctx.err(
+                c.link_in_note.span(),
+                "a content rule with `link_in_note = false` matches nothing",
+                Some("set it to true or remove the rule".into()),
+            );
         }
         if let (Some(action), Some(penalty)) = (a, p) {
             content_rules.push(ContentRule { action, penalty });
@@ -557,10 +638,14 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
     let reputation = raw.reputation.as_ref().map(|r| {
         let horizon = ctx.duration(&r.horizon, "reputation horizon").unwrap_or(90 * 86_400_000);
         let bucket = r.bucket.as_ref().and_then(|b| ctx.duration(b, "reputation bucket")).unwrap_or(7 * 86_400_000);
-        if let Some(b) = &r.bucket {
-            if bucket > horizon || horizon / bucket > 64 {
-                ctx.err(b.span(), "the reputation bucket must fit 1 to 64 times in the horizon", Some("e.g. horizon 90d with bucket 7d".into()));
-            }
+        if let Some(b) = &r.bucket
+            && (bucket > horizon || horizon / bucket > 64)
+        {
+            ctx.err(
+                b.span(),
+                "the reputation bucket must fit 1 to 64 times in the horizon",
+                Some("e.g. horizon 90d with bucket 7d".into()),
+            );
         }
         let frac = |ctx: &mut Ctx<'_>, v: &Option<S<f64>>, default: f64, name: &str| match v {
             Some(x) if !(0.0..=1.0).contains(x.get_ref()) => {
@@ -572,10 +657,10 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
         };
         let good_acceptance = frac(ctx, &r.good_acceptance, 0.5, "good_acceptance");
         let poor_acceptance = frac(ctx, &r.poor_acceptance, 0.15, "poor_acceptance");
-        if poor_acceptance >= good_acceptance {
-            if let Some(x) = &r.poor_acceptance {
-                ctx.err(x.span(), "poor_acceptance must be below good_acceptance", None);
-            }
+        if poor_acceptance >= good_acceptance
+            && let Some(x) = &r.poor_acceptance
+        {
+            ctx.err(x.span(), "poor_acceptance must be below good_acceptance", None);
         }
         let verify_reports = match (&r.verify_reports, &r.verify_penalty) {
             (Some(n), Some(p)) => {
@@ -610,7 +695,11 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
         Some(i) => {
             let w = ctx.duration(&i.window, "idempotency window").unwrap_or(86_400_000);
             if !(1..=1024).contains(i.max.get_ref()) {
-                ctx.err(i.max.span(), "idempotency max must be between 1 and 1024", Some("it bounds the request ids kept per member".into()));
+                ctx.err(
+                    i.max.span(),
+                    "idempotency max must be between 1 and 1024",
+                    Some("it bounds the request ids kept per member".into()),
+                );
             }
             (w, (*i.max.get_ref()).clamp(1, 1024) as usize)
         }
@@ -627,11 +716,21 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
 
     // Stored keys are 32-bit hashes of names: two names must not share one.
     let mut keys = std::collections::HashMap::new();
-    for (name, key) in actions.iter().map(|a| (&a.name, a.key)).chain(limits.iter().map(|l| (&l.name, l.key))).chain(penalties.iter().map(|p| (&p.name, p.key))).chain(gauges.iter().map(|g| (&g.name, g.key))) {
-        if let Some(other) = keys.insert(key, name.clone()) {
-            if other != *name {
-                ctx.err(0..0, format!("the names `{other}` and `{name}` hash to the same state key"), Some("rename one of them".into()));
-            }
+    for (name, key) in actions
+        .iter()
+        .map(|a| (&a.name, a.key))
+        .chain(limits.iter().map(|l| (&l.name, l.key)))
+        .chain(penalties.iter().map(|p| (&p.name, p.key)))
+        .chain(gauges.iter().map(|g| (&g.name, g.key)))
+    {
+        if let Some(other) = keys.insert(key, name.clone())
+            && other != *name
+        {
+            ctx.err(
+                0..0,
+                format!("the names `{other}` and `{name}` hash to the same state key"),
+                Some("rename one of them".into()),
+            );
         }
     }
 
@@ -674,34 +773,58 @@ fn compile_bands(ctx: &mut Ctx<'_>, bands: &S<Vec<S<RawBand>>>) -> Vec<Band> {
         let raw = b.get_ref();
         let from = *raw.from.get_ref();
         if from < 1 {
-            ctx.err(raw.from.span(), "a band starts at 1 extra attempt or more", Some("the first extra attempt is number 1".into()));
+            ctx.err(
+                raw.from.span(),
+                "a band starts at 1 extra attempt or more",
+                Some("the first extra attempt is number 1".into()),
+            );
             continue;
         }
         let to = raw.to.as_ref().map(|t| *t.get_ref());
-        if let Some(t) = to {
-            if t < from {
-                ctx.err(raw.to.as_ref().map(|t| t.span()).unwrap_or(0..0), format!("band ends ({t}) before it starts ({from})"), None);
-                continue;
-            }
+        if let Some(t) = to
+            && t < from
+        {
+            ctx.err(
+                raw.to.as_ref().map(|t| t.span()).unwrap_or(0..0),
+                format!("band ends ({t}) before it starts ({from})"),
+                None,
+            );
+            continue;
         }
         if let Some(prev) = out.last() {
             match prev.to {
                 None => {
-                    ctx.err(raw.from.span(), format!("band from {from} overlaps the previous band, which has no end"), Some("give the previous band a `to`, or remove this one".into()));
+                    ctx.err(
+                        raw.from.span(),
+                        format!("band from {from} overlaps the previous band, which has no end"),
+                        Some("give the previous band a `to`, or remove this one".into()),
+                    );
                     continue;
                 }
                 Some(pt) if i64::from(pt) >= from => {
-                    ctx.err(raw.from.span(), format!("band from {from} overlaps the previous band, which ends at {pt}"), Some(format!("start this band at {}", pt + 1)));
+                    ctx.err(
+                        raw.from.span(),
+                        format!("band from {from} overlaps the previous band, which ends at {pt}"),
+                        Some(format!("start this band at {}", pt + 1)),
+                    );
                     continue;
                 }
                 Some(pt) if i64::from(pt) + 1 != from => {
-                    ctx.err(raw.from.span(), format!("bands leave a gap: the previous band ends at {pt} and this one starts at {from}"), Some(format!("start this band at {}", pt + 1)));
+                    ctx.err(
+                        raw.from.span(),
+                        format!("bands leave a gap: the previous band ends at {pt} and this one starts at {from}"),
+                        Some(format!("start this band at {}", pt + 1)),
+                    );
                     continue;
                 }
                 _ => {}
             }
         } else if from != 1 {
-            ctx.err(raw.from.span(), "the first band must start at 1", Some("the first extra attempt starts the restriction".into()));
+            ctx.err(
+                raw.from.span(),
+                "the first band must start at 1",
+                Some("the first extra attempt starts the restriction".into()),
+            );
         }
         let Some(duration) = ctx.duration(&raw.duration, "band duration") else { continue };
         out.push(Band { from: from as u32, to: to.map(|t| t as u32), duration });
@@ -720,7 +843,11 @@ fn compile_window(ctx: &mut Ctx<'_>, w: &S<RawWindow>, gauges: &[Gauge], limit: 
         "rate" => &["period", "burst"],
         "cap" => &["gauge"],
         other => {
-            ctx.err(r.kind.span(), format!("unknown window kind `{other}` in limit `{limit}`"), Some("use anchored, calendar, sliding, rate, cap or credits".into()));
+            ctx.err(
+                r.kind.span(),
+                format!("unknown window kind `{other}` in limit `{limit}`"),
+                Some("use anchored, calendar, sliding, rate, cap or credits".into()),
+            );
             return None;
         }
     };
@@ -737,11 +864,15 @@ fn compile_window(ctx: &mut Ctx<'_>, w: &S<RawWindow>, gauges: &[Gauge], limit: 
     ];
     let mut ok = true;
     for (k, span) in present {
-        if let Some(span) = span {
-            if !allowed.contains(&k) {
-                ctx.err(span, format!("`{k}` does not apply to a {kind} window"), Some(format!("a {kind} window takes: {}", allowed.join(", "))));
-                ok = false;
-            }
+        if let Some(span) = span
+            && !allowed.contains(&k)
+        {
+            ctx.err(
+                span,
+                format!("`{k}` does not apply to a {kind} window"),
+                Some(format!("a {kind} window takes: {}", allowed.join(", "))),
+            );
+            ok = false;
         }
     }
     let period = |ctx: &mut Ctx<'_>| match &r.period {
@@ -761,7 +892,11 @@ fn compile_window(ctx: &mut Ctx<'_>, w: &S<RawWindow>, gauges: &[Gauge], limit: 
             };
             if granularity > period || period / granularity > 4096 {
                 let span = r.granularity.as_ref().map(|g| g.span()).unwrap_or(w.span());
-                ctx.err(span, "granularity must fit between 1 and 4096 times in the period", Some("e.g. period \"60m\" with granularity \"1m\"".into()));
+                ctx.err(
+                    span,
+                    "granularity must fit between 1 and 4096 times in the period",
+                    Some("e.g. period \"60m\" with granularity \"1m\"".into()),
+                );
                 return None;
             }
             Window::Sliding { period, granularity }
@@ -770,7 +905,11 @@ fn compile_window(ctx: &mut Ctx<'_>, w: &S<RawWindow>, gauges: &[Gauge], limit: 
             let period = period(ctx)?;
             let burst = match &r.burst {
                 Some(b) if *b.get_ref() < 1 => {
-                    ctx.err(b.span(), "burst must be at least 1", Some("burst is how many requests may go at once".into()));
+                    ctx.err(
+                        b.span(),
+                        "burst must be at least 1",
+                        Some("burst is how many requests may go at once".into()),
+                    );
                     return None;
                 }
                 Some(b) => *b.get_ref() as u64,
@@ -780,11 +919,19 @@ fn compile_window(ctx: &mut Ctx<'_>, w: &S<RawWindow>, gauges: &[Gauge], limit: 
         }
         "cap" => {
             let Some(g) = &r.gauge else {
-                ctx.err(w.span(), "a cap window needs `gauge`", Some("name a [[gauge]], e.g. `gauge = \"connections\"`".into()));
+                ctx.err(
+                    w.span(),
+                    "a cap window needs `gauge`",
+                    Some("name a [[gauge]], e.g. `gauge = \"connections\"`".into()),
+                );
                 return None;
             };
             let Some(gi) = gauges.iter().position(|x| &*x.name == g.get_ref().as_str()) else {
-                ctx.err(g.span(), format!("unknown gauge `{}`", g.get_ref()), Some("declare it in a [[gauge]] table".into()));
+                ctx.err(
+                    g.span(),
+                    format!("unknown gauge `{}`", g.get_ref()),
+                    Some("declare it in a [[gauge]] table".into()),
+                );
                 return None;
             };
             Window::Cap { gauge: gi }
@@ -800,7 +947,11 @@ fn compile_window(ctx: &mut Ctx<'_>, w: &S<RawWindow>, gauges: &[Gauge], limit: 
 fn compile_calendar(ctx: &mut Ctx<'_>, w: &S<RawWindow>) -> Option<Calendar> {
     let r = w.get_ref();
     let Some(every) = &r.every else {
-        ctx.err(w.span(), "a calendar window needs `every`", Some("use `every = \"day\"`, `\"week\"` or `\"month\"`".into()));
+        ctx.err(
+            w.span(),
+            "a calendar window needs `every`",
+            Some("use `every = \"day\"`, `\"week\"` or `\"month\"`".into()),
+        );
         return None;
     };
     let every = match every.get_ref().as_str() {
@@ -811,7 +962,11 @@ fn compile_calendar(ctx: &mut Ctx<'_>, w: &S<RawWindow>) -> Option<Calendar> {
                 return None;
             };
             let Some(wd) = parse_weekday(on.get_ref()) else {
-                ctx.err(on.span(), format!("`{}` is not a day of the week", on.get_ref()), Some("use monday … sunday".into()));
+                ctx.err(
+                    on.span(),
+                    format!("`{}` is not a day of the week", on.get_ref()),
+                    Some("use monday … sunday".into()),
+                );
                 return None;
             };
             Every::Week(wd)
@@ -819,7 +974,11 @@ fn compile_calendar(ctx: &mut Ctx<'_>, w: &S<RawWindow>) -> Option<Calendar> {
         "month" => {
             let day = r.day.as_ref().map_or(1, |d| *d.get_ref());
             if !(1..=31).contains(&day) {
-                ctx.err(r.day.as_ref().map(|d| d.span()).unwrap_or(w.span()), format!("day {day} is not a day of the month"), Some("use 1 to 31; short months use their last day".into()));
+                ctx.err(
+                    r.day.as_ref().map(|d| d.span()).unwrap_or(w.span()),
+                    format!("day {day} is not a day of the month"),
+                    Some("use 1 to 31; short months use their last day".into()),
+                );
                 return None;
             }
             Every::Month(day as i8)
@@ -833,7 +992,11 @@ fn compile_calendar(ctx: &mut Ctx<'_>, w: &S<RawWindow>) -> Option<Calendar> {
         Some(a) => match a.get_ref().parse::<Time>() {
             Ok(t) => t,
             Err(_) => {
-                ctx.err(a.span(), format!("`{}` is not a time of day", a.get_ref()), Some("write HH:MM, e.g. \"00:01\"".into()));
+                ctx.err(
+                    a.span(),
+                    format!("`{}` is not a time of day", a.get_ref()),
+                    Some("write HH:MM, e.g. \"00:01\"".into()),
+                );
                 return None;
             }
         },
@@ -843,12 +1006,20 @@ fn compile_calendar(ctx: &mut Ctx<'_>, w: &S<RawWindow>) -> Option<Calendar> {
         Some(z) => match TimeZone::get(z.get_ref()) {
             Ok(tz) => tz,
             Err(_) => {
-                ctx.err(z.span(), format!("unknown time zone `{}`", z.get_ref()), Some("use an IANA name such as \"America/Los_Angeles\" or \"UTC\"".into()));
+                ctx.err(
+                    z.span(),
+                    format!("unknown time zone `{}`", z.get_ref()),
+                    Some("use an IANA name such as \"America/Los_Angeles\" or \"UTC\"".into()),
+                );
                 return None;
             }
         },
         None => {
-            ctx.err(w.span(), "a calendar window needs `zone`", Some("e.g. `zone = \"America/Los_Angeles\"` or `zone = \"UTC\"`".into()));
+            ctx.err(
+                w.span(),
+                "a calendar window needs `zone`",
+                Some("e.g. `zone = \"America/Los_Angeles\"` or `zone = \"UTC\"`".into()),
+            );
             return None;
         }
     };

@@ -147,10 +147,10 @@ pub enum StateError {
 impl MemberState {
     /// Encodes the state: a version byte, then postcard.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![STATE_VERSION];
+        let mut out = Vec::with_capacity(128);
+        out.push(STATE_VERSION);
         // Serializing plain data into a Vec cannot fail.
-        postcard::to_io(self, &mut out).expect("member state serializes");
-        out
+        postcard::to_extend(self, out).expect("member state serializes")
     }
 
     /// Decodes what [`MemberState::encode`] wrote.

@@ -23,11 +23,7 @@ pub fn ts(m: Ms) -> Timestamp {
 /// Rounding up keeps `retry_after` truthful: waiting the returned number of seconds always
 /// reaches `at`, and waiting one second less never does.
 pub fn secs_until(now: Ms, at: Ms) -> u64 {
-    if at <= now {
-        0
-    } else {
-        ((at - now) as u64).div_ceil(1000)
-    }
+    if at <= now { 0 } else { ((at - now) as u64).div_ceil(1000) }
 }
 
 /// Parses a policy duration such as `7d`, `21d`, `60m`, `1h30m` or `2w` into milliseconds.
@@ -35,17 +31,16 @@ pub fn secs_until(now: Ms, at: Ms) -> u64 {
 /// Days and weeks are exact 24-hour multiples; months and years are refused because their
 /// length varies (use a calendar window for "each month").
 pub fn parse_duration(s: &str) -> Result<Ms, String> {
-    let span: Span = s.trim().parse().map_err(|_| {
-        format!("`{s}` is not a duration; write a number and a unit, e.g. \"7d\", \"60m\", \"1h30m\"")
-    })?;
+    let span: Span = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration; write a number and a unit, e.g. \"7d\", \"60m\", \"1h30m\""))?;
     if span.get_years() != 0 || span.get_months() != 0 {
         return Err(format!(
             "`{s}` uses months or years, whose length varies; use days (e.g. \"30d\") or a calendar window"
         ));
     }
-    let d = span
-        .to_duration(SpanRelativeTo::days_are_24_hours())
-        .map_err(|e| format!("`{s}`: {e}"))?;
+    let d = span.to_duration(SpanRelativeTo::days_are_24_hours()).map_err(|e| format!("`{s}`: {e}"))?;
     let millis = d.as_millis();
     if millis <= 0 {
         return Err(format!("`{s}` is zero or negative; a duration must be positive"));

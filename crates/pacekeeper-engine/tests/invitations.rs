@@ -45,7 +45,11 @@ fn the_101st_attempt_starts_a_restriction_of_seven_days_from_the_first_extra() {
     assert_eq!(d.reason, Reason::LimitExceeded);
     let r = d.restriction.expect("a restriction");
     assert_eq!(r.until, Some(t("2026-12-04T10:00:00Z")));
-    assert_eq!(r.blocks, ["invite", "inmail", "group_join"], "seed 000: the restriction reaches InMail and group joins");
+    assert_eq!(
+        r.blocks,
+        ["invite", "inmail", "group_join"],
+        "seed 000: the restriction reaches InMail and group joins"
+    );
     assert_eq!(d.retry_at, Some(t("2026-12-04T10:00:00Z")), "retry waits for the restriction, not just the window");
     // After the window has closed, the restriction still blocks.
     let d = ada.invite(t("2026-12-01T10:00:00Z"));
@@ -182,7 +186,8 @@ fn the_30000_connection_cap_denies_invitations_without_starting_a_restriction() 
 
 #[test]
 fn pending_invitations_are_capped_and_freed_by_outcomes() {
-    let mut ada = Member::with_policy(&Policy::preset_source("linkedin").unwrap().replace("amount = 1000\n", "amount = 3\n"));
+    let mut ada =
+        Member::with_policy(&Policy::preset_source("linkedin").unwrap().replace("amount = 1000\n", "amount = 3\n"));
     let at = t("2026-11-23T09:00:00Z");
     for i in 0..3 {
         assert!(ada.invite(plus(at, i)).allowed);
@@ -206,7 +211,8 @@ fn a_tier_change_mid_week_takes_effect_at_once() {
     assert!(d.allowed);
     assert_eq!((limit(&d, "weekly_invitations").used, limit(&d, "weekly_invitations").amount), (101, 200));
     // And through the member record, as an admin would set it.
-    update_member(&ada.policy, &mut ada.state, &MemberUpdate { tier: Some("free".into()), ..Default::default() }).unwrap();
+    update_member(&ada.policy, &mut ada.state, &MemberUpdate { tier: Some("free".into()), ..Default::default() })
+        .unwrap();
     assert!(!ada.dry(&req("invite"), wed).allowed, "back on free, 101 is over 100");
 }
 
@@ -218,7 +224,8 @@ fn every_channel_counts_toward_the_same_quota() {
         let d = ada.decide(&DecideRequest { channel: Some(ch.to_string()), ..req("invite") }, plus(at, i as i64));
         assert_eq!(limit(&d, "weekly_invitations").used, i as u64 + 1);
     }
-    let err = decide(&ada.policy, &mut ada.state, &DecideRequest { channel: Some("fax".into()), ..req("invite") }, at).unwrap_err();
+    let err = decide(&ada.policy, &mut ada.state, &DecideRequest { channel: Some("fax".into()), ..req("invite") }, at)
+        .unwrap_err();
     assert_eq!(err.field(), "channel");
 }
 
@@ -235,7 +242,8 @@ fn a_per_member_override_replaces_the_policy_amount() {
     assert!(!ada.dry(&req("invite"), at).allowed);
     let mut bad = std::collections::BTreeMap::new();
     bad.insert("weekly_invites".to_string(), None);
-    let err = update_member(&ada.policy, &mut ada.state, &MemberUpdate { overrides: Some(bad), ..Default::default() }).unwrap_err();
+    let err = update_member(&ada.policy, &mut ada.state, &MemberUpdate { overrides: Some(bad), ..Default::default() })
+        .unwrap_err();
     assert!(err.to_string().contains("weekly_invitations"), "the error lists the real names: {err}");
 }
 
@@ -247,7 +255,12 @@ fn young_accounts_stay_at_the_basic_amount_even_with_good_reputation() {
         ada.event(EventKind::InvitationAccepted, Some(&format!("p{i}")), at);
     }
     assert_eq!(limit(&ada.dry(&req("invite"), at), "weekly_invitations").amount, 200, "good reputation: 200");
-    update_member(&ada.policy, &mut ada.state, &MemberUpdate { created_at: Some(t("2026-11-10T00:00:00Z")), ..Default::default() }).unwrap();
+    update_member(
+        &ada.policy,
+        &mut ada.state,
+        &MemberUpdate { created_at: Some(t("2026-11-10T00:00:00Z")), ..Default::default() },
+    )
+    .unwrap();
     assert_eq!(limit(&ada.dry(&req("invite"), at), "weekly_invitations").amount, 100, "a 13-day-old account: 100");
     assert_eq!(limit(&ada.dry(&req("invite"), t("2026-12-10T00:00:00Z")), "weekly_invitations").amount, 200);
 }

@@ -35,7 +35,7 @@ fn repeated_offences_climb_the_ladder_and_decay_after_a_clean_month() {
     assert_eq!(second.until, Some(plus(day2, 40 + 3 * 86_400)), "second offence: 3 days");
     let day6 = t("2026-11-28T09:00:00Z");
     // 40 more this week would pass 100: a paid tier keeps the weekly limit out of the way.
-    let mut premium = |m: &mut Member, at| m.decide(&DecideRequest { tier: Some("premium".into()), ..req("invite") }, at);
+    let premium = |m: &mut Member, at| m.decide(&DecideRequest { tier: Some("premium".into()), ..req("invite") }, at);
     for i in 0..40 {
         assert!(premium(&mut ada, plus(day6, i)).allowed);
     }
@@ -57,7 +57,11 @@ fn i_dont_know_reports_lower_the_weekly_amount() {
     for i in 0..5 {
         ada.event(EventKind::InvitationReportedUnknown, Some(&format!("p{i}")), at);
     }
-    assert_eq!(limit(&ada.dry(&req("invite"), at), "weekly_invitations").amount, 50, "poor reputation shrinks the limit");
+    assert_eq!(
+        limit(&ada.dry(&req("invite"), at), "weekly_invitations").amount,
+        50,
+        "poor reputation shrinks the limit"
+    );
     let view = member_view(&ada.policy, &ada.state, at);
     assert_eq!((view.reputation.level, view.reputation.reported_unknown), (Level::Poor, 5));
     // Reports age out of the 90-day horizon.
@@ -75,7 +79,11 @@ fn too_many_i_dont_know_reports_require_verification() {
     let ack = ada.event(EventKind::InvitationReportedSpam, Some("p9"), at);
     assert!(ack.effects.iter().any(|e| e.contains("restriction imposed: verification")), "{ack:?}");
     let d = ada.dry(&req("invite"), t("2027-06-01T00:00:00Z"));
-    assert_eq!((d.reason, d.status(), d.retry_after), (Reason::VerificationRequired, 403, None), "time alone does not cure it");
+    assert_eq!(
+        (d.reason, d.status(), d.retry_after),
+        (Reason::VerificationRequired, 403, None),
+        "time alone does not cure it"
+    );
     ada.event(EventKind::VerificationPassed, None, t("2027-06-01T00:00:00Z"));
     assert!(ada.dry(&req("invite"), t("2027-06-01T00:00:01Z")).allowed);
 }
@@ -114,7 +122,9 @@ fn a_link_in_a_note_requires_verification_until_verification_passed() {
 
 #[test]
 fn links_are_recognised_in_their_common_shapes() {
-    for note in ["see https://x.io", "HTTP://A.B", "www.example.com", "bit.ly/abc", "mail me: ada.dev/contact", "(acme.com)"] {
+    for note in
+        ["see https://x.io", "HTTP://A.B", "www.example.com", "bit.ly/abc", "mail me: ada.dev/contact", "(acme.com)"]
+    {
         assert!(contains_link(note), "{note}");
     }
     for note in ["Hi Ada, loved the talk.", "e.g. the 2.5 release", "Mr.Smith said hello", "see you at 10.30"] {

@@ -78,7 +78,11 @@ fn the_classic_week_resets_monday_0001_pacific_in_winter_and_in_summer() {
     let d = bob.invite(t("2026-10-28T12:00:00Z"));
     assert_eq!(limit(&d, "weekly_invitations").resets_at, Some(t("2026-11-02T08:01:00Z")));
     let d = bob.invite(t("2026-10-26T07:00:59Z"));
-    assert_eq!(limit(&d, "weekly_invitations").resets_at, Some(t("2026-10-26T07:01:00Z")), "a minute before the boundary belongs to the week before");
+    assert_eq!(
+        limit(&d, "weekly_invitations").resets_at,
+        Some(t("2026-10-26T07:01:00Z")),
+        "a minute before the boundary belongs to the week before"
+    );
 }
 
 #[test]
@@ -95,7 +99,11 @@ fn the_classic_overage_table_gives_one_week_then_two() {
     }
     let d = ada.invite(plus(first, 500));
     assert_eq!(d.restriction.unwrap().until, Some(t("2026-12-08T09:01:00Z")), "250 extras: two weeks from the first");
-    assert_eq!(ada.dry(&req("profile_view"), plus(first, 600)).reason, Reason::Restricted, "seed 000: profile views limited too");
+    assert_eq!(
+        ada.dry(&req("profile_view"), plus(first, 600)).reason,
+        Reason::Restricted,
+        "seed 000: profile views limited too"
+    );
 }
 
 const KINDS: &str = r#"

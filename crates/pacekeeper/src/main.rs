@@ -76,7 +76,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let stdout = io::stdout().lock();
             let summary = match input {
                 Some(path) => {
-                    let f = std::fs::File::open(&path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+                    let f = std::fs::File::open(&path)
+                        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
                     replay::run(&policy, io::BufReader::new(f), stdout, matches!(format, Format::Text))?
                 }
                 None => {

@@ -64,11 +64,7 @@ fn parse<T: serde::de::DeserializeOwned>(line: u64, v: Value) -> Result<T, Error
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         // serde names a missing or unknown field in backticks; use it when the path is the root.
-        let field = if path == "." {
-            inner.split('`').nth(1).unwrap_or("(body)").to_string()
-        } else {
-            path
-        };
+        let field = if path == "." { inner.split('`').nth(1).unwrap_or("(body)").to_string() } else { path };
         bad(line, field, inner)
     })
 }
@@ -115,7 +111,13 @@ fn write_line(out: &mut impl Write, e: &ErrorLine, text: bool) -> anyhow::Result
     Ok(())
 }
 
-fn one(policy: &Policy, states: &mut HashMap<String, MemberState>, n: u64, line: &str, sum: &mut Summary) -> Result<Value, ErrorLine> {
+fn one(
+    policy: &Policy,
+    states: &mut HashMap<String, MemberState>,
+    n: u64,
+    line: &str,
+    sum: &mut Summary,
+) -> Result<Value, ErrorLine> {
     let v: Value = serde_json::from_str(line).map_err(|e| bad(n, "(line)", format!("not JSON: {e}")))?;
     let Some(obj) = v.as_object() else {
         return Err(bad(n, "(line)", "expected a JSON object: a decide body or an event body"));
@@ -155,7 +157,8 @@ fn text_line(v: &Value) -> String {
     let at = s("at");
     let member = s("member");
     if v.get("kind").is_some() {
-        let effects: Vec<String> = v["effects"].as_array().into_iter().flatten().filter_map(|e| e.as_str().map(String::from)).collect();
+        let effects: Vec<String> =
+            v["effects"].as_array().into_iter().flatten().filter_map(|e| e.as_str().map(String::from)).collect();
         return format!("{at}  {member:<8} event {:<28} {}", s("kind"), effects.join("; "));
     }
     let status = v.get("status").and_then(Value::as_u64).unwrap_or(0);

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting, lints, docs, and every test in the workspace.
+# Installs what the tests need when it is missing, so it works on a fresh Debian machine
+# with only a Rust toolchain.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+# The Redis suites start real redis-server processes.
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing ${need_apt[*]} (needed by the test suite)…"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  # Debian starts a system redis-server on 6379; the tests start their own on spare ports.
+  $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi
+
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+cargo test --workspace --locked
