@@ -489,16 +489,19 @@ fn charge(limit: &Limit, st: &mut MemberState, e: &Eval, now: Ms, cost: u64) {
         Window::Calendar(_) => WindowState::Calendar { start: e.start, end: e.end, used: e.used + cost },
         Window::Sliding { period, granularity } => {
             let idx = now.div_euclid(*granularity);
-            let mut buckets = match counter(st, limit.key) {
-                Some(WindowState::Sliding { buckets }) => buckets.clone(),
-                _ => Vec::new(),
-            };
-            buckets.retain(|(i, _)| (i + 1) * granularity > now - period);
-            match buckets.last_mut() {
-                Some((i, c)) if *i == idx => *c = c.saturating_add(cost as u32),
-                _ => buckets.push((idx, cost.min(u64::from(u32::MAX)) as u32)),
+            let add = cost.min(u64::from(u32::MAX)) as u32;
+            if let Some(Counter { w: WindowState::Sliding { buckets }, .. }) = st.counters.iter_mut().find(|c| c.key == limit.key) {
+                // Updated in place: this is the hot path for messages and bursts.
+                let from = now - period;
+                let stale = buckets.partition_point(|(i, _)| (i + 1) * granularity <= from);
+                buckets.drain(..stale);
+                match buckets.last_mut() {
+                    Some((i, c)) if *i == idx => *c = c.saturating_add(add),
+                    _ => buckets.push((idx, add)),
+                }
+                return;
             }
-            WindowState::Sliding { buckets }
+            WindowState::Sliding { buckets: vec![(idx, add)] }
         }
         Window::Rate { period, .. } => {
             let tat = match counter(st, limit.key) {
