@@ -490,7 +490,9 @@ fn charge(limit: &Limit, st: &mut MemberState, e: &Eval, now: Ms, cost: u64) {
         Window::Sliding { period, granularity } => {
             let idx = now.div_euclid(*granularity);
             let add = cost.min(u64::from(u32::MAX)) as u32;
-            if let Some(Counter { w: WindowState::Sliding { buckets }, .. }) = st.counters.iter_mut().find(|c| c.key == limit.key) {
+            if let Some(Counter { w: WindowState::Sliding { buckets }, .. }) =
+                st.counters.iter_mut().find(|c| c.key == limit.key)
+            {
                 // Updated in place: this is the hot path for messages and bursts.
                 let from = now - period;
                 let stale = buckets.partition_point(|(i, _)| (i + 1) * granularity <= from);
