@@ -828,10 +828,7 @@ pub fn apply_event(
     now: Timestamp,
 ) -> Result<EventAck, RequestError> {
     let now = ms(now);
-    let needs_target = ev.kind == EventKind::InvitationWithdrawn && policy.cooldowns.iter().any(|c| c.after == ev.kind);
-    if needs_target && ev.target.as_deref().is_none_or(str::is_empty) {
-        return Err(RequestError::TargetRequired(ev.kind.name()));
-    }
+    validate_event(policy, ev)?;
     st.prune(policy, now);
     // Event ids live beside request ids; a prefix keeps the two spaces apart.
     let id = ev.id.as_deref().map(|id| key64(&format!("event\u{0}{id}")));
@@ -902,6 +899,15 @@ pub fn apply_event(
     }
     remember(policy, st, id, now, true, Reason::Ok, None, None);
     Ok(EventAck { accepted: true, kind: ev.kind, duplicate: false, effects })
+}
+
+/// Checks an event without applying it: what [`apply_event`] would refuse.
+pub fn validate_event(policy: &Policy, ev: &Event) -> Result<(), RequestError> {
+    let needs_target = policy.cooldowns.iter().any(|c| c.after == ev.kind);
+    if needs_target && ev.target.as_deref().is_none_or(str::is_empty) {
+        return Err(RequestError::TargetRequired(ev.kind.name()));
+    }
+    Ok(())
 }
 
 /// Ends the restrictions `which` selects, recording them in the history. Returns how many.

@@ -37,7 +37,7 @@ pub mod time;
 
 pub use admin::{AmountValue, MemberUpdate, Unlimited, grant_credits, lift, update_member, verify};
 pub use decision::*;
-pub use engine::{apply_event, contains_link, decide, member_view};
+pub use engine::{apply_event, contains_link, decide, member_view, validate_event};
 pub use policy::{EventKind, Level, Policy, RestrictionKind, UNLIMITED};
 pub use policy_file::{Diagnostic, PolicyError};
 pub use presets::{LoadError, PRESETS};

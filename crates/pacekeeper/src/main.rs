@@ -18,6 +18,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the HTTP API on the embedded store.
+    Serve(ServeArgs),
     /// Replay recorded traffic (JSON Lines of decide and event bodies, each with `at`) through
     /// the engine: one JSON line out per line in.
     Replay {
@@ -35,6 +37,31 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    #[arg(long, env = "PACEKEEPER_LISTEN")]
+    listen: Option<String>,
+    /// Data directory of the embedded store.
+    #[arg(long, env = "PACEKEEPER_DATA")]
+    data: Option<std::path::PathBuf>,
+    /// A preset name (linkedin, linkedin-classic) or a policy file.
+    #[arg(long, env = "PACEKEEPER_POLICY")]
+    policy: Option<String>,
+    /// Accept `at` in requests (replay, back-testing, tests).
+    #[arg(long)]
+    trust_client_time: bool,
+    /// Durability: strict (answers wait for fsync, the default) or relaxed.
+    #[arg(long, value_parser = ["strict", "relaxed"])]
+    durability: Option<String>,
+    /// Member states held in memory at most.
+    #[arg(long)]
+    cache_members: Option<usize>,
+    /// Configuration file (TOML) for everything else; flags override it.
+    #[arg(long, env = "PACEKEEPER_CONFIG")]
+    config: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -71,6 +98,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve(args) => serve(args),
         Command::Replay { policy, format, input } => {
             let policy = Policy::load(&policy)?;
             let stdout = io::stdout().lock();
@@ -123,4 +151,39 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    use pacekeeper_server::config::{DurabilityName, LogFormat};
+    let mut config = match &args.config {
+        Some(path) => pacekeeper_server::Config::from_file(path)?,
+        None => pacekeeper_server::Config::default(),
+    };
+    if let Some(v) = args.listen {
+        config.listen = v;
+    }
+    if let Some(v) = args.data {
+        config.data = v;
+    }
+    if let Some(v) = args.policy {
+        config.policy = v;
+    }
+    if args.trust_client_time {
+        config.trust_client_time = true;
+    }
+    if let Some(v) = args.durability {
+        config.durability = if v == "relaxed" { DurabilityName::Relaxed } else { DurabilityName::Strict };
+    }
+    if let Some(v) = args.cache_members {
+        config.cache_members = v;
+    }
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PACEKEEPER_LOG").unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr);
+    match config.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.init(),
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(pacekeeper_server::serve(config, |k| std::env::var(k).ok()))?;
+    Ok(ExitCode::SUCCESS)
 }

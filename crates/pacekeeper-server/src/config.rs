@@ -1,0 +1,251 @@
+//! The server's configuration file (TOML) and its bearer tokens.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// `/v1/decide`, `/v1/events`, reading members.
+    Decide,
+    /// Everything, including the admin endpoints.
+    Admin,
+}
+
+/// `durability = "strict" | "relaxed"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DurabilityName {
+    /// Answers wait for their fsync (default).
+    #[default]
+    Strict,
+    /// Fsync on an interval.
+    Relaxed,
+}
+
+/// `log_format = "text" | "json"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The configuration file. Every field has a default; command-line flags override it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to bind (`127.0.0.1:7300`); port 0 picks a free port.
+    pub listen: String,
+    /// Data directory of the embedded store.
+    pub data: PathBuf,
+    /// A preset name or a policy file.
+    pub policy: String,
+    /// Accept `at` in requests (replay, back-testing, tests).
+    pub trust_client_time: bool,
+    /// Strict or relaxed durability.
+    pub durability: DurabilityName,
+    /// Relaxed mode's flush interval, in milliseconds.
+    pub flush_interval_ms: u64,
+    /// Member states held in memory at most.
+    pub cache_members: usize,
+    /// The store's block cache, in MiB.
+    pub block_cache_mb: u64,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Bearer tokens.
+    #[serde(rename = "token")]
+    pub tokens: Vec<TokenConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:7300".into(),
+            data: PathBuf::from("./pacekeeper-data"),
+            policy: "linkedin".into(),
+            trust_client_time: false,
+            durability: DurabilityName::Strict,
+            flush_interval_ms: 100,
+            cache_members: 100_000,
+            block_cache_mb: 16,
+            max_body_bytes: 1 << 20,
+            log_format: LogFormat::Text,
+            tokens: Vec::new(),
+        }
+    }
+}
+
+/// One `[[token]]` table: the secret inline or, better, named by an environment variable.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// A name for logs (never the secret).
+    pub name: String,
+    /// The secret itself.
+    pub token: Option<String>,
+    /// The environment variable holding the secret.
+    pub token_env: Option<String>,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+}
+
+impl fmt::Debug for TokenConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenConfig").field("name", &self.name).field("scopes", &self.scopes).finish_non_exhaustive()
+    }
+}
+
+/// A configuration problem, with where it is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{path}:{line}:{column}: error: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A token is unusable.
+    #[error("token `{name}`: {message}")]
+    Token {
+        /// The token's name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads a configuration file.
+    pub fn from_file(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let p = path.display().to_string();
+        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
+        Config::from_toml(&p, &src)
+    }
+
+    /// Parses configuration TOML; `path` names it in errors.
+    pub fn from_toml(path: &str, src: &str) -> Result<Config, ConfigError> {
+        toml::from_str(src).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start).min(src.len());
+            let before = &src[..offset];
+            ConfigError::Invalid {
+                path: path.to_string(),
+                line: before.matches('\n').count() + 1,
+                column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+                message: e.message().trim().to_string(),
+            }
+        })
+    }
+
+    /// The tokens in force: the file's, plus `PACEKEEPER_ADMIN_TOKEN` (admin) and
+    /// `PACEKEEPER_DECIDE_TOKEN` (decide) from `env`.
+    pub fn resolve_tokens(&self, env: impl Fn(&str) -> Option<String>) -> Result<Tokens, ConfigError> {
+        let mut out = Vec::new();
+        for t in &self.tokens {
+            let secret = match (&t.token, &t.token_env) {
+                (Some(s), None) => s.clone(),
+                (None, Some(var)) => env(var).ok_or_else(|| ConfigError::Token {
+                    name: t.name.clone(),
+                    message: format!("environment variable {var} is not set"),
+                })?,
+                _ => {
+                    return Err(ConfigError::Token {
+                        name: t.name.clone(),
+                        message: "give exactly one of `token` and `token_env`".into(),
+                    });
+                }
+            };
+            out.push(Token::new(&t.name, secret, t.scopes.clone())?);
+        }
+        if let Some(s) = env("PACEKEEPER_ADMIN_TOKEN").filter(|s| !s.is_empty()) {
+            out.push(Token::new("PACEKEEPER_ADMIN_TOKEN", s, vec![Scope::Admin, Scope::Decide])?);
+        }
+        if let Some(s) = env("PACEKEEPER_DECIDE_TOKEN").filter(|s| !s.is_empty()) {
+            out.push(Token::new("PACEKEEPER_DECIDE_TOKEN", s, vec![Scope::Decide])?);
+        }
+        Ok(Tokens(out))
+    }
+}
+
+/// A bearer token. Its secret is never printed.
+#[derive(Clone)]
+pub struct Token {
+    name: String,
+    secret: Vec<u8>,
+    scopes: Vec<Scope>,
+}
+
+impl Token {
+    fn new(name: &str, secret: String, scopes: Vec<Scope>) -> Result<Token, ConfigError> {
+        if secret.len() < 16 {
+            return Err(ConfigError::Token {
+                name: name.into(),
+                message: "a token must be at least 16 characters".into(),
+            });
+        }
+        Ok(Token { name: name.into(), secret: secret.into_bytes(), scopes })
+    }
+}
+
+/// The configured tokens.
+#[derive(Clone, Default)]
+pub struct Tokens(Vec<Token>);
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|t| (&t.name, &t.scopes))).finish()
+    }
+}
+
+impl Tokens {
+    /// No tokens: the server then binds only loopback, and admin endpoints stay closed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many tokens there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Adds a token (tests and embedding).
+    pub fn with(mut self, name: &str, secret: &str, scopes: &[Scope]) -> Tokens {
+        self.0.push(Token { name: name.into(), secret: secret.as_bytes().to_vec(), scopes: scopes.to_vec() });
+        self
+    }
+
+    /// The scopes of the token presented, if it is known. Compares in constant time.
+    pub fn scopes_of(&self, presented: &[u8]) -> Option<&[Scope]> {
+        self.0.iter().find(|t| constant_time_eq(&t.secret, presented)).map(|t| &t.scopes[..])
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,156 @@
+//! Running the server: configuration to a bound socket, signals, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pacekeeper_engine::Policy;
+use pacekeeper_store::{Durability, EmbeddedConfig, EmbeddedStore, Store};
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ConfigError, DurabilityName};
+use crate::{AppState, app};
+
+/// Why the server could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The policy does not load.
+    #[error("{0}")]
+    Policy(#[from] pacekeeper_engine::LoadError),
+    /// The store does not open.
+    #[error("{0}")]
+    Store(#[from] pacekeeper_store::StoreError),
+    /// `--listen` is not an address.
+    #[error("--listen `{0}` is not an address; write e.g. 127.0.0.1:7300 or [::1]:7300")]
+    Listen(String),
+    /// Refused: no tokens and a non-loopback address.
+    #[error(
+        "refusing to listen on {0} without tokens: anyone who can reach it could use the API. Bind a loopback address, or configure tokens (PACEKEEPER_ADMIN_TOKEN, PACEKEEPER_DECIDE_TOKEN, or [[token]] in the config file)"
+    )]
+    Unprotected(SocketAddr),
+    /// Socket trouble.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A configured server, bound and ready to run.
+pub struct Server {
+    /// The address actually bound (port 0 resolved).
+    pub addr: SocketAddr,
+    listener: TcpListener,
+    state: Arc<AppState<EmbeddedStore>>,
+}
+
+impl Server {
+    /// Loads the policy, opens the store and binds the socket.
+    pub async fn bind(config: &Config, env: impl Fn(&str) -> Option<String>) -> Result<Server, ServeError> {
+        let tokens = config.resolve_tokens(&env)?;
+        let addr: SocketAddr = config.listen.parse().map_err(|_| ServeError::Listen(config.listen.clone()))?;
+        if tokens.is_empty() && !addr.ip().is_loopback() {
+            return Err(ServeError::Unprotected(addr));
+        }
+        let policy = Policy::load(&config.policy)?;
+        let durability = match config.durability {
+            DurabilityName::Strict => Durability::Strict,
+            DurabilityName::Relaxed => {
+                Durability::Relaxed { interval: Duration::from_millis(config.flush_interval_ms.max(1)) }
+            }
+        };
+        let store = EmbeddedStore::open_observed(
+            EmbeddedConfig {
+                path: config.data.clone(),
+                durability,
+                cache_members: config.cache_members,
+                block_cache_bytes: config.block_cache_mb << 20,
+            },
+            Some(Arc::new(crate::metrics::record_commit)),
+        )?;
+        let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
+        let addr = listener.local_addr()?;
+        let mut state = AppState::new(store, policy, config.policy.clone());
+        state.trust_client_time = config.trust_client_time;
+        state.tokens = tokens;
+        state.max_body_bytes = config.max_body_bytes;
+        Ok(Server { addr, listener, state: Arc::new(state) })
+    }
+
+    /// One line saying what runs where.
+    pub fn banner(&self) -> String {
+        let s = &self.state;
+        let auth = if s.tokens.is_empty() {
+            "no tokens (loopback only; admin endpoints closed)".to_string()
+        } else {
+            format!("{} token(s)", s.tokens.len())
+        };
+        format!(
+            "pacekeeper listening on http://{} — policy `{}` ({}) — {} — auth: {auth}{}",
+            self.addr,
+            s.policy().name,
+            s.policy_source,
+            s.store.describe(),
+            if s.trust_client_time { " — trusting client `at`" } else { "" }
+        )
+    }
+
+    /// Serves until SIGTERM or SIGINT, then answers in-flight requests and flushes the store.
+    /// SIGHUP reloads the policy (an invalid one is refused and the old one stays).
+    pub async fn run(self) -> Result<(), ServeError> {
+        crate::metrics::handle();
+        let state = self.state.clone();
+        tokio::spawn(reload_on_hangup(state.clone()));
+        axum::serve(self.listener, app(state.clone())).with_graceful_shutdown(shutdown_signal()).await?;
+        tracing::info!("shutting down: flushing the store");
+        state.store.flush().await?;
+        tracing::info!("stopped cleanly");
+        Ok(())
+    }
+}
+
+/// Binds, prints the banner on standard output, and serves.
+pub async fn serve(config: Config, env: impl Fn(&str) -> Option<String>) -> Result<(), ServeError> {
+    let server = Server::bind(&config, env).await?;
+    println!("{}", server.banner());
+    tracing::info!(addr = %server.addr, "started");
+    server.run().await
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            return std::future::pending().await;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+    }
+}
+
+async fn reload_on_hangup<S: Store>(state: Arc<AppState<S>>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::error!("cannot listen for SIGHUP; reload through POST /v1/policy/reload");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match state.reload_policy() {
+            Ok(p) => tracing::info!(policy = %p.name, "SIGHUP: policy reloaded"),
+            Err(e) => tracing::error!(error = %e, "SIGHUP: policy refused; the old one stays in force"),
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Where Pacekeeper keeps member states: the [`Store`] trait and its backends.
+//!
+//! A store holds one encoded [`MemberState`] per member and offers one operation that
+//! matters: [`Store::update`], an atomic read-modify-write of one member's state whose result
+//! is released only once the change is as durable as the store promises. Stores never decide
+//! anything: the closure they run is the engine's.
+//!
+//! This crate must never read a policy or make a decision; it only moves bytes.
+
+mod embedded;
+
+use std::future::Future;
+
+pub use embedded::{Durability, EmbeddedConfig, EmbeddedStore};
+use pacekeeper_engine::{MemberState, StateError};
+
+/// What an update closure returns: its output, and whether the state changed.
+#[derive(Debug)]
+pub struct Change<R> {
+    /// Handed back to the caller once the change is durable.
+    pub output: R,
+    /// `false` for dry runs and refused requests: nothing is written and nothing waits.
+    pub changed: bool,
+    /// When the state stops mattering (milliseconds since the epoch), for stores with
+    /// expiry; `None` when it must be kept.
+    pub expires_at: Option<i64>,
+}
+
+/// A store that cannot serve a request.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend cannot be reached or failed to write (transient: retry or fail over).
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// The backend did not answer in time (transient).
+    #[error("the store did not answer within {0} ms")]
+    Timeout(u64),
+    /// A member's stored state cannot be read (not transient: needs an operator).
+    #[error("the stored state of member `{member}` is unreadable: {source}")]
+    Corrupt {
+        /// The member.
+        member: String,
+        /// Why.
+        #[source]
+        source: StateError,
+    },
+}
+
+impl StoreError {
+    /// True when the same request may succeed later.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Timeout(_))
+    }
+}
+
+/// A place member states live. Implementations must make [`Store::update`] atomic per member
+/// under any concurrency, across every process that shares the store.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Runs `f` on the member's state (the default state for a member never seen) as one
+    /// atomic step and writes the result when `f` reports a change. Returns `f`'s output once
+    /// the write is durable. `f` may run more than once (optimistic backends retry on
+    /// conflict); only the last run's output is returned.
+    fn update<R, F>(&self, member: &str, f: F) -> impl Future<Output = Result<R, StoreError>> + Send
+    where
+        R: Send + 'static,
+        F: FnMut(&mut MemberState) -> Change<R> + Send + 'static;
+
+    /// The member's state, or the default state for a member never seen.
+    fn read(&self, member: &str) -> impl Future<Output = Result<MemberState, StoreError>> + Send;
+
+    /// Forgets a member entirely. Returns whether anything was stored.
+    fn erase(&self, member: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Makes every write so far durable.
+    fn flush(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether the store can serve requests now.
+    fn ready(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// One line for the start-up banner.
+    fn describe(&self) -> String;
+
+    /// Monotonic counters to export as metrics: `(name, value)`.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
+}
+
+/// The longest member id a store accepts, in bytes.
+pub const MAX_MEMBER_ID: usize = 256;
