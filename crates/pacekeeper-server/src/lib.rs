@@ -90,6 +90,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The router over `state`.
 pub fn app<S: Store>(state: Arc<AppState<S>>) -> Router {
+    // Install the metrics recorder before the first request records anything.
+    metrics::handle();
     let limit = state.max_body_bytes;
     Router::new()
         .route("/v1/decide", post(handlers::decide::<S>))
