@@ -58,10 +58,10 @@ pub fn rate_limit_headers(d: &Decision) -> HeaderMap {
         put(&mut h, "x-ratelimit-remaining", l.remaining.to_string());
         put(&mut h, "x-ratelimit-reset", t.to_string());
     }
-    if d.status() == 429 {
-        if let Some(r) = d.retry_after {
-            put(&mut h, "retry-after", r.to_string());
-        }
+    if d.status() == 429
+        && let Some(r) = d.retry_after
+    {
+        put(&mut h, "retry-after", r.to_string());
     }
     h
 }

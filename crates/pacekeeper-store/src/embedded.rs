@@ -23,6 +23,11 @@ use crate::{Change, Store, StoreError};
 
 const SHARDS: usize = 64;
 
+/// One cache shard: member id to decoded state.
+type Shard = Mutex<HashMap<Box<str>, MemberState>>;
+/// Told when the group commit covering a write is durable (or why it failed).
+type Waiter = oneshot::Sender<Result<(), String>>;
+
 /// When an answer may leave relative to its write reaching the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
@@ -85,12 +90,12 @@ pub struct EmbeddedStore {
 struct Inner {
     db: Database,
     members: Keyspace,
-    shards: Box<[Mutex<HashMap<Box<str>, MemberState>>]>,
+    shards: Box<[Shard]>,
     hasher: RandomState,
     per_shard: usize,
     durability: Durability,
     path: PathBuf,
-    commits: Mutex<Option<mpsc::Sender<oneshot::Sender<Result<(), String>>>>>,
+    commits: Mutex<Option<mpsc::Sender<Waiter>>>,
     failed: AtomicBool,
     stats: Arc<EmbeddedStats>,
     /// Observes each group commit: (updates in it, fsync time).
@@ -155,7 +160,7 @@ impl EmbeddedStore {
         self.inner.shards.iter().map(|s| s.lock().map_or(0, |m| m.len())).sum()
     }
 
-    fn shard(&self, member: &str) -> &Mutex<HashMap<Box<str>, MemberState>> {
+    fn shard(&self, member: &str) -> &Shard {
         let h = self.inner.hasher.hash_one(member) as usize;
         &self.inner.shards[h % SHARDS]
     }
