@@ -1,11 +1,16 @@
 //! The embedded store: fjall on disk, a bounded in-memory cache, group commit.
 //!
-//! Each update runs under its shard's lock: read (cache, else disk), run the closure, write
-//! the new value into fjall's journal buffer and memtable, all while holding the lock, so
-//! updates of one member are serialised. In strict mode the caller then waits for the next
-//! group commit: a committer thread drains every waiting update and makes them durable with
-//! one `persist(SyncAll)` (one fsync). Whatever was written before a persist started is
-//! covered by it, so an answer never leaves before its write is on disk.
+//! Each update runs under its shard's lock: read (cache, else disk), run the closure, and
+//! hand the encoded value to the committer thread, all while holding the lock, so updates of
+//! one member are serialised and reach the committer in order. The committer owns every write
+//! to fjall: it drains all queued writes, applies them as one write batch, makes them durable
+//! with one `persist(SyncAll)` (one fsync), then releases every waiting answer (strict mode).
+//! Request threads never touch fjall's journal, so they never stall behind an fsync; while
+//! one group commit syncs, the next one fills up.
+//!
+//! A cached entry whose write has not reached fjall yet is never evicted (each entry carries
+//! the sequence number of its last write; the committer publishes how far it has written),
+//! so a cache miss can always read the latest value from fjall.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -24,9 +29,23 @@ use crate::{Change, Store, StoreError};
 const SHARDS: usize = 64;
 
 /// One cache shard: member id to decoded state.
-type Shard = Mutex<HashMap<Box<str>, MemberState>>;
+type Shard = Mutex<HashMap<Box<str>, Entry>>;
 /// Told when the group commit covering a write is durable (or why it failed).
 type Waiter = oneshot::Sender<Result<(), String>>;
+
+struct Entry {
+    state: MemberState,
+    /// Sequence number of the last write queued for this member (0: none).
+    seq: u64,
+}
+
+/// Work for the committer.
+enum Job {
+    /// Store (`Some`) or delete (`None`) a member's encoded state.
+    Write { key: Box<[u8]>, value: Option<Vec<u8>>, seq: u64, waiter: Option<Waiter> },
+    /// Tell the waiter once everything queued so far is durable.
+    Flush(Waiter),
+}
 
 /// When an answer may leave relative to its write reaching the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +114,11 @@ struct Inner {
     per_shard: usize,
     durability: Durability,
     path: PathBuf,
-    commits: Mutex<Option<mpsc::Sender<Waiter>>>,
+    commits: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Sequence numbers of queued writes.
+    seq: AtomicU64,
+    /// Every write up to this sequence number is in fjall (its memtable and journal).
+    written: Arc<AtomicU64>,
     failed: AtomicBool,
     stats: Arc<EmbeddedStats>,
     /// Observes each group commit: (updates in it, fsync time).
@@ -137,6 +160,8 @@ impl EmbeddedStore {
             durability: config.durability,
             path: config.path,
             commits: Mutex::new(Some(tx)),
+            seq: AtomicU64::new(0),
+            written: Arc::new(AtomicU64::new(0)),
             failed: AtomicBool::new(false),
             stats: Arc::new(EmbeddedStats::default()),
             on_commit,
@@ -165,6 +190,19 @@ impl EmbeddedStore {
         &self.inner.shards[h % SHARDS]
     }
 
+    /// Evicts one entry whose writes have all reached fjall, if the shard is full. Entries
+    /// still being written stay: the shard may briefly exceed its share while they drain.
+    fn make_room(&self, shard: &mut HashMap<Box<str>, Entry>) {
+        if shard.len() < self.inner.per_shard {
+            return;
+        }
+        let written = self.inner.written.load(Ordering::Acquire);
+        let victim = shard.iter().take(8).find(|(_, e)| e.seq <= written).map(|(k, _)| k.clone());
+        if let Some(k) = victim {
+            shard.remove(&k);
+        }
+    }
+
     fn check(&self) -> Result<(), StoreError> {
         if self.inner.failed.load(Ordering::Relaxed) {
             return Err(StoreError::Unavailable(
@@ -184,57 +222,116 @@ impl EmbeddedStore {
         }
     }
 
-    /// Waits until everything written so far is durable.
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        let guard = self.inner.commits.lock().map_err(|_| StoreError::Unavailable("committer lock poisoned".into()))?;
+        let sender = guard.as_ref().ok_or_else(|| StoreError::Unavailable("the store is shut down".into()))?;
+        sender.send(job).map_err(|_| StoreError::Unavailable("the committer has stopped".into()))
+    }
+
+    /// Queues a member's new value (under its shard lock, so per-member order holds) and
+    /// returns what to wait on in strict mode.
+    fn queue(&self, member: &str, value: Option<Vec<u8>>, entry_seq: &mut u64) -> Result<Option<Pending>, StoreError> {
+        let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        *entry_seq = seq;
+        let (waiter, rx) = match self.inner.durability {
+            Durability::Strict => {
+                let (tx, rx) = oneshot::channel();
+                (Some(tx), Some(rx))
+            }
+            Durability::Relaxed { .. } => (None, None),
+        };
+        self.send(Job::Write { key: member.as_bytes().into(), value, seq, waiter })?;
+        Ok(rx)
+    }
+
+    /// Waits until everything queued so far is durable.
     async fn commit(&self) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
-        {
-            let guard =
-                self.inner.commits.lock().map_err(|_| StoreError::Unavailable("committer lock poisoned".into()))?;
-            let sender = guard.as_ref().ok_or_else(|| StoreError::Unavailable("the store is shut down".into()))?;
-            sender.send(tx).map_err(|_| StoreError::Unavailable("the committer has stopped".into()))?;
-        }
-        match rx.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::Unavailable(e)),
-            Err(_) => Err(StoreError::Unavailable("the committer has stopped".into())),
-        }
+        self.send(Job::Flush(tx))?;
+        wait(Some(rx)).await
     }
 }
 
-/// The group-commit loop: one fsync for every update waiting when it starts.
-fn committer(
-    inner: std::sync::Weak<Inner>,
-    rx: mpsc::Receiver<oneshot::Sender<Result<(), String>>>,
-    durability: Durability,
-) {
+/// What a strict-mode answer waits on.
+type Pending = oneshot::Receiver<Result<(), String>>;
+
+async fn wait(rx: Option<Pending>) -> Result<(), StoreError> {
+    match rx {
+        None => Ok(()),
+        Some(rx) => match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Unavailable(e)),
+            Err(_) => Err(StoreError::Unavailable("the committer has stopped".into())),
+        },
+    }
+}
+
+/// The group-commit loop: every queued write in one batch and one fsync.
+fn committer(inner: std::sync::Weak<Inner>, rx: mpsc::Receiver<Job>, durability: Durability) {
     let tick = match durability {
         Durability::Strict => Duration::from_secs(3600),
         Durability::Relaxed { interval } => interval,
     };
+    let mut unsynced = false;
+    let mut last_sync = clock::start();
     loop {
         let first = match rx.recv_timeout(tick) {
-            Ok(w) => Some(w),
+            Ok(j) => Some(j),
             Err(mpsc::RecvTimeoutError::Timeout) => None,
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         };
-        let mut waiters: Vec<_> = first.into_iter().collect();
-        while let Ok(w) = rx.try_recv() {
-            waiters.push(w);
+        let mut jobs: Vec<Job> = first.into_iter().collect();
+        while let Ok(j) = rx.try_recv() {
+            jobs.push(j);
         }
         let Some(inner) = inner.upgrade() else { return };
-        let started = crate::embedded::clock::start();
-        let result = inner.db.persist(PersistMode::SyncAll).map_err(|e| format!("fsync failed: {e}"));
-        let took = crate::embedded::clock::elapsed(started);
+        let mut batch = inner.db.batch();
+        let mut waiters = Vec::with_capacity(jobs.len());
+        let mut top = 0;
+        let mut writes = 0;
+        let mut flush = false;
+        for job in jobs {
+            match job {
+                Job::Write { key, value, seq, waiter } => {
+                    match value {
+                        Some(v) => batch.insert(&inner.members, &key[..], v),
+                        None => batch.remove(&inner.members, &key[..]),
+                    }
+                    top = top.max(seq);
+                    writes += 1;
+                    waiters.extend(waiter);
+                }
+                Job::Flush(w) => {
+                    flush = true;
+                    waiters.push(w);
+                }
+            }
+        }
+        let mut result = Ok(());
+        if writes > 0 {
+            result = batch.commit().map_err(|e| format!("write failed: {e}"));
+            if result.is_ok() {
+                inner.written.fetch_max(top, Ordering::Release);
+                unsynced = true;
+            }
+        }
+        // Strict: sync whenever someone waits. Relaxed: once per interval, and when asked.
+        let sync = !waiters.is_empty() || flush || clock::elapsed(last_sync) >= tick;
+        if result.is_ok() && sync && unsynced {
+            last_sync = clock::start();
+            result = inner.db.persist(PersistMode::SyncAll).map_err(|e| format!("fsync failed: {e}"));
+            let took = clock::elapsed(last_sync);
+            unsynced = false;
+            inner.stats.commits.fetch_add(1, Ordering::Relaxed);
+            inner.stats.committed.fetch_add(writes as u64, Ordering::Relaxed);
+            inner.stats.commit_micros.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+            if let Some(f) = &inner.on_commit {
+                f(writes, took);
+            }
+        }
         if result.is_err() {
             inner.failed.store(true, Ordering::Relaxed);
-            tracing::error!(error = ?result, "group commit failed; the store now refuses writes");
-        }
-        let n = waiters.len();
-        inner.stats.commits.fetch_add(1, Ordering::Relaxed);
-        inner.stats.committed.fetch_add(n as u64, Ordering::Relaxed);
-        inner.stats.commit_micros.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
-        if let Some(f) = &inner.on_commit {
-            f(n, took);
+            tracing::error!(error = ?result, "group commit failed; the store now refuses requests");
         }
         for w in waiters {
             let _ = w.send(result.clone());
@@ -261,57 +358,41 @@ impl Store for EmbeddedStore {
         F: FnMut(&mut MemberState) -> Change<R> + Send + 'static,
     {
         self.check()?;
-        let output = {
+        let (output, pending) = {
             // A std mutex, not a tokio one: nothing awaits while it is held, and the work
-            // under it (a cache lookup, the engine, a buffered journal write) takes microseconds.
-            let mut shard =
-                self.shard(member).lock().map_err(|_| StoreError::Unavailable("cache lock poisoned".into()))?;
-            let state = match shard.get_mut(member) {
-                Some(s) => {
-                    self.inner.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-                    s
-                }
-                None => {
-                    self.inner.stats.cache_misses.fetch_add(1, Ordering::Relaxed);
-                    let loaded = self.load(member)?;
-                    if shard.len() >= self.inner.per_shard {
-                        // Any entry may go: fjall already holds every cached value.
-                        if let Some(k) = shard.keys().next().cloned() {
-                            shard.remove(&k);
-                        }
-                    }
-                    shard.entry(member.into()).or_insert(loaded)
-                }
+            // under it (a cache lookup, the engine, queueing the write) takes microseconds.
+            let mut shard = self.shard(member).lock().map_err(|_| StoreError::Unavailable("cache lock poisoned".into()))?;
+            if shard.contains_key(member) {
+                self.inner.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.inner.stats.cache_misses.fetch_add(1, Ordering::Relaxed);
+                let loaded = self.load(member)?;
+                self.make_room(&mut shard);
+                shard.insert(member.into(), Entry { state: loaded, seq: 0 });
+            }
+            let Some(entry) = shard.get_mut(member) else {
+                return Err(StoreError::Unavailable("cache entry vanished".into()));
             };
-            let mut next = state.clone();
+            let mut next = entry.state.clone();
             let change = f(&mut next);
             if !change.changed {
                 return Ok(change.output);
             }
-            let written = if next.is_empty() {
-                self.inner.members.remove(member.as_bytes())
-            } else {
-                self.inner.members.insert(member.as_bytes(), next.encode())
-            };
-            written.map_err(|e| {
-                self.inner.failed.store(true, Ordering::Relaxed);
-                StoreError::Unavailable(format!("write failed: {e}"))
-            })?;
-            *state = next;
-            change.output
+            let value = (!next.is_empty()).then(|| next.encode());
+            let pending = self.queue(member, value, &mut entry.seq)?;
+            entry.state = next;
+            (change.output, pending)
         };
-        if self.inner.durability == Durability::Strict {
-            self.commit().await?;
-        }
+        wait(pending).await?;
         Ok(output)
     }
 
     async fn read(&self, member: &str) -> Result<MemberState, StoreError> {
         self.check()?;
         let shard = self.shard(member).lock().map_err(|_| StoreError::Unavailable("cache lock poisoned".into()))?;
-        if let Some(s) = shard.get(member) {
+        if let Some(e) = shard.get(member) {
             self.inner.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(s.clone());
+            return Ok(e.state.clone());
         }
         self.inner.stats.cache_misses.fetch_add(1, Ordering::Relaxed);
         self.load(member)
@@ -319,22 +400,22 @@ impl Store for EmbeddedStore {
 
     async fn erase(&self, member: &str) -> Result<bool, StoreError> {
         self.check()?;
-        let existed = {
-            let mut shard =
-                self.shard(member).lock().map_err(|_| StoreError::Unavailable("cache lock poisoned".into()))?;
-            shard.remove(member);
-            let existed = self
-                .inner
-                .members
-                .get(member.as_bytes())
-                .map_err(|e| StoreError::Unavailable(format!("read failed: {e}")))?
-                .is_some();
-            self.inner
-                .members
-                .remove(member.as_bytes())
-                .map_err(|e| StoreError::Unavailable(format!("write failed: {e}")))?;
-            existed
+        let (existed, pending) = {
+            let mut shard = self.shard(member).lock().map_err(|_| StoreError::Unavailable("cache lock poisoned".into()))?;
+            let existed = match shard.remove(member) {
+                Some(e) => !e.state.is_empty(),
+                None => self
+                    .inner
+                    .members
+                    .get(member.as_bytes())
+                    .map_err(|e| StoreError::Unavailable(format!("read failed: {e}")))?
+                    .is_some(),
+            };
+            let mut seq = 0;
+            (existed, self.queue(member, None, &mut seq)?)
         };
+        // Erase is an admin action: always wait for durability, whatever the mode.
+        wait(pending).await?;
         self.commit().await?;
         Ok(existed)
     }
