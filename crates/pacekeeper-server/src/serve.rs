@@ -107,9 +107,19 @@ impl Server {
     /// Serves until SIGTERM or SIGINT, then answers in-flight requests and flushes the store.
     /// SIGHUP reloads the policy (an invalid one is refused and the old one stays).
     pub async fn run(self) -> Result<(), ServeError> {
-        crate::metrics::handle();
         let state = self.state.clone();
         tokio::spawn(reload_on_hangup(state.clone()));
+        if let Some(handle) = crate::metrics::handle() {
+            // Histogram samples wait in memory until upkeep folds them: bound that memory
+            // even when nothing scrapes /metrics.
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    every.tick().await;
+                    handle.run_upkeep();
+                }
+            });
+        }
         axum::serve(self.listener, app(state.clone())).with_graceful_shutdown(shutdown_signal()).await?;
         tracing::info!("shutting down: flushing the store");
         state.store.flush().await?;
