@@ -371,7 +371,8 @@ impl Store for EmbeddedStore {
         let (output, pending) = {
             // A std mutex, not a tokio one: nothing awaits while it is held, and the work
             // under it (a cache lookup, the engine, queueing the write) takes microseconds.
-            let mut shard = self.shard(member).lock().map_err(|_| StoreError::Unavailable("cache lock poisoned".into()))?;
+            let mut shard =
+                self.shard(member).lock().map_err(|_| StoreError::Unavailable("cache lock poisoned".into()))?;
             if shard.contains_key(member) {
                 self.inner.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
             } else {
@@ -411,7 +412,8 @@ impl Store for EmbeddedStore {
     async fn erase(&self, member: &str) -> Result<bool, StoreError> {
         self.check()?;
         let (existed, pending) = {
-            let mut shard = self.shard(member).lock().map_err(|_| StoreError::Unavailable("cache lock poisoned".into()))?;
+            let mut shard =
+                self.shard(member).lock().map_err(|_| StoreError::Unavailable("cache lock poisoned".into()))?;
             let existed = match shard.remove(member) {
                 Some(e) => !e.bytes.is_empty(),
                 None => self
