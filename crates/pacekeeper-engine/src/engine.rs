@@ -120,7 +120,7 @@ pub fn decide(
             on_allowed(policy, st, action, cost, now);
             remember(policy, st, request_id, now, true, Reason::Ok, None, None);
         }
-        let limits = if dry { statuses(policy, &evals, now) } else { restatus(policy, st, &evals, now, &mut level) };
+        let limits = if dry { statuses(policy, &evals, now) } else { restatus(policy, st, &evals, now) };
         let warnings = warnings(policy, &limits);
         let limit = tightest_name(&limits);
         return Ok(Decision {
@@ -210,7 +210,6 @@ pub fn decide(
     };
     let limits = statuses(policy, &evals, now);
     let message = Cow::Owned(deny_message(
-        policy,
         reason,
         &req.action,
         binding.as_deref(),
@@ -653,11 +652,9 @@ fn repeat(
     let mut level = None;
     let evals: Vec<Eval> = policy.limits_by_action[action]
         .iter()
-        .map(|&li| &policy.limits[li])
-        .enumerate()
-        .filter(|(_, l)| applies(l, req))
-        .map(|(_, l)| {
-            let li = policy.limits.iter().position(|x| x.key == l.key).unwrap_or(0);
+        .filter(|&&li| applies(&policy.limits[li], req))
+        .map(|&li| {
+            let l = &policy.limits[li];
             let amount = amount_for(policy, l, tier, st, now, &mut level);
             evaluate(policy, l, li, st, now, amount, cost)
         })
@@ -706,13 +703,7 @@ fn statuses(policy: &Policy, evals: &[Eval], now: Ms) -> Vec<LimitStatus> {
 }
 
 /// Statuses after charging: evaluated afresh from the new state.
-fn restatus(
-    policy: &Policy,
-    st: &MemberState,
-    evals: &[Eval],
-    now: Ms,
-    _level: &mut Option<Level>,
-) -> Vec<LimitStatus> {
+fn restatus(policy: &Policy, st: &MemberState, evals: &[Eval], now: Ms) -> Vec<LimitStatus> {
     evals
         .iter()
         .filter_map(|e| {
@@ -772,7 +763,6 @@ fn restriction_view(policy: &Policy, r: &Restriction) -> RestrictionView {
 
 #[allow(clippy::too_many_arguments)]
 fn deny_message(
-    policy: &Policy,
     reason: Reason,
     action: &str,
     limit: Option<&str>,
@@ -807,7 +797,6 @@ fn deny_message(
         Reason::VerificationRequired => format!("{action} needs identity verification first"),
         Reason::Ok => String::new(),
     };
-    let _ = policy;
     format!("{prefix}{body}{wait}")
 }
 
