@@ -14,6 +14,8 @@ use pacekeeper_server::{AppState, app};
 use pacekeeper_store::{Durability, EmbeddedConfig, EmbeddedStore};
 use tower::ServiceExt;
 
+const MEMBERS: u64 = 100_000;
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -29,7 +31,7 @@ fn bench(c: &mut Criterion) {
         let mut i: u64 = 0;
         c.bench_function(&format!("POST /v1/decide in-process, {name}, 100,000 members"), |b| {
             b.to_async(&rt).iter(|| {
-                i = (i + 61_803) % 100_000;
+                i = (i + 61_803) % MEMBERS;
                 let body = format!(r#"{{"member":"m{i}","action":"invite"}}"#);
                 let req = Request::post("/v1/decide")
                     .header("content-type", "application/json")

@@ -73,9 +73,22 @@ fn parse_json<T: DeserializeOwned>(
             Problem::bad_field("(body)", e.body_text())
         }
     })?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| Problem::bad_field("(body)", format!("the body is not valid JSON: {e}")))?;
-    from_value(value)
+    // Straight from the bytes, without an intermediate `Value`: fewer allocations on the hot path.
+    let not_json = |e: serde_json::Error| Problem::bad_field("(body)", format!("the body is not valid JSON: {e}"));
+    let mut de = serde_json::Deserializer::from_slice(&body);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return not_json(inner);
+        }
+        let inner = inner.to_string();
+        // serde names a missing or unknown field in backticks; use it at the root.
+        let field = if path == "." { inner.split('`').nth(1).unwrap_or("(body)").to_string() } else { path };
+        Problem::bad_field(field, inner)
+    })?;
+    de.end().map_err(not_json)?;
+    Ok(value)
 }
 
 fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Problem> {
