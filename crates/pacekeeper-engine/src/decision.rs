@@ -210,12 +210,23 @@ impl Decision {
         {
             return Some(l);
         }
-        self.limits.iter().min_by(|a, b| {
-            let ra = a.remaining as f64 / a.amount.max(1) as f64;
-            let rb = b.remaining as f64 / b.amount.max(1) as f64;
-            ra.total_cmp(&rb)
-        })
+        most_constrained(&self.limits)
     }
+}
+
+/// The limit with the least remaining relative to its amount.
+pub(crate) fn most_constrained(limits: &[LimitStatus]) -> Option<&LimitStatus> {
+    limits.iter().min_by(|a, b| {
+        let ra = a.remaining as f64 / a.amount.max(1) as f64;
+        let rb = b.remaining as f64 / b.amount.max(1) as f64;
+        ra.total_cmp(&rb)
+    })
+}
+
+/// The request field a serde error is about: the error's path, or at the root the field serde
+/// names in backticks ("missing field `action`", "unknown field `colour`").
+pub fn field_at_fault(path: &str, message: &str) -> String {
+    if path == "." { message.split('`').nth(1).unwrap_or("(body)").to_string() } else { path.to_string() }
 }
 
 /// The answer to an event.

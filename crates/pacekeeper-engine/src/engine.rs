@@ -5,7 +5,6 @@
 //! expired entries are pruned, which no observer can tell apart).
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -100,16 +99,7 @@ pub fn decide(
     let cooldown_until =
         target.and_then(|t| st.cooldowns.iter().find(|c| c.action == action_key && c.target == t).map(|c| c.until));
 
-    let mut level = None;
-    let mut evals: Vec<Eval> = Vec::with_capacity(policy.limits_by_action[action].len());
-    for &li in &policy.limits_by_action[action] {
-        let limit = &policy.limits[li];
-        if !applies(limit, req) {
-            continue;
-        }
-        let amount = amount_for(policy, limit, tier, st, now, &mut level);
-        evals.push(evaluate(policy, limit, li, st, now, amount, cost));
-    }
+    let evals = evaluate_all(policy, st, req, action, tier, cost, now);
     let all_fit = evals.iter().all(|e| e.fits);
 
     if all_fit && !pre_restricted && !pre_verification && cooldown_until.is_none() && verification_penalty.is_none() {
@@ -122,7 +112,7 @@ pub fn decide(
         }
         let limits = if dry { statuses(policy, &evals, now) } else { restatus(policy, st, &evals, now) };
         let warnings = warnings(policy, &limits);
-        let limit = tightest_name(&limits);
+        let limit = most_constrained(&limits).map(|l| l.name.clone());
         return Ok(Decision {
             allowed: true,
             reason: Reason::Ok,
@@ -339,6 +329,28 @@ fn amount_for(
         a = a.min(max);
     }
     a
+}
+
+/// Every limit of `action` that applies to `req`, evaluated for `cost` at `now`.
+fn evaluate_all(
+    policy: &Policy,
+    st: &MemberState,
+    req: &DecideRequest,
+    action: usize,
+    tier: usize,
+    cost: u64,
+    now: Ms,
+) -> Vec<Eval> {
+    let mut level = None;
+    policy.limits_by_action[action]
+        .iter()
+        .filter(|&&li| applies(&policy.limits[li], req))
+        .map(|&li| {
+            let limit = &policy.limits[li];
+            let amount = amount_for(policy, limit, tier, st, now, &mut level);
+            evaluate(policy, limit, li, st, now, amount, cost)
+        })
+        .collect()
 }
 
 fn counter(st: &MemberState, key: u32) -> Option<&WindowState> {
@@ -649,16 +661,7 @@ fn repeat(
     now: Ms,
     r: &Recent,
 ) -> Decision {
-    let mut level = None;
-    let evals: Vec<Eval> = policy.limits_by_action[action]
-        .iter()
-        .filter(|&&li| applies(&policy.limits[li], req))
-        .map(|&li| {
-            let l = &policy.limits[li];
-            let amount = amount_for(policy, l, tier, st, now, &mut level);
-            evaluate(policy, l, li, st, now, amount, cost)
-        })
-        .collect();
+    let evals = evaluate_all(policy, st, req, action, tier, cost, now);
     let limits = statuses(policy, &evals, now);
     let warnings = warnings(policy, &limits);
     let limit = r.limit.and_then(|k| policy.limit_by_key(k)).map(|l| l.name.clone());
@@ -724,17 +727,6 @@ fn warnings(policy: &Policy, limits: &[LimitStatus]) -> Vec<Warning> {
             message: format!("{} of {} used for {}", l.used, l.amount, l.name),
         })
         .collect()
-}
-
-fn tightest_name(limits: &[LimitStatus]) -> Option<Arc<str>> {
-    limits
-        .iter()
-        .min_by(|a, b| {
-            let ra = a.remaining as f64 / a.amount.max(1) as f64;
-            let rb = b.remaining as f64 / b.amount.max(1) as f64;
-            ra.total_cmp(&rb)
-        })
-        .map(|l| l.name.clone())
 }
 
 fn restriction_view(policy: &Policy, r: &Restriction) -> RestrictionView {

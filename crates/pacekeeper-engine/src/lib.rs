@@ -36,6 +36,7 @@ mod state;
 pub mod time;
 
 pub use admin::{AmountValue, MemberUpdate, Unlimited, grant_credits, lift, update_member, verify};
+pub use decision::field_at_fault;
 pub use decision::*;
 pub use engine::{apply_event, contains_link, decide, member_view, validate_event};
 pub use policy::{EventKind, Level, Policy, RestrictionKind, UNLIMITED};

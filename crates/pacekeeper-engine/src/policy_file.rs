@@ -446,8 +446,7 @@ fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
         });
     }
     let penalty_ref = |ctx: &mut Ctx<'_>, name: &S<String>| -> Option<usize> {
-        let i = raw.penalty.iter().position(|p| p.name.get_ref() == name.get_ref());
-        let i = i.and_then(|_| penalties.iter().position(|p| &*p.name == name.get_ref().as_str()));
+        let i = penalties.iter().position(|p| &*p.name == name.get_ref().as_str());
         if i.is_none() {
             let known: Vec<&str> = raw.penalty.iter().map(|p| p.name.get_ref().as_str()).collect();
             ctx.err(

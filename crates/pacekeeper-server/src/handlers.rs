@@ -10,8 +10,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use pacekeeper_engine::{
-    DecideRequest, Event, MemberUpdate, RequestError, apply_event, decide as engine_decide, grant_credits,
-    lift as engine_lift, member_view, update_member as engine_update, validate_event, verify as engine_verify,
+    DecideRequest, Event, MemberUpdate, RequestError, apply_event, decide as engine_decide, field_at_fault,
+    grant_credits, lift as engine_lift, member_view, update_member as engine_update, validate_event,
+    verify as engine_verify,
 };
 use pacekeeper_store::{Change, MAX_MEMBER_ID, Store, StoreError};
 use serde::Deserialize;
@@ -83,9 +84,7 @@ fn parse_json<T: DeserializeOwned>(
             return not_json(inner);
         }
         let inner = inner.to_string();
-        // serde names a missing or unknown field in backticks; use it at the root.
-        let field = if path == "." { inner.split('`').nth(1).unwrap_or("(body)").to_string() } else { path };
-        Problem::bad_field(field, inner)
+        Problem::bad_field(field_at_fault(&path, &inner), inner)
     })?;
     de.end().map_err(not_json)?;
     Ok(value)
@@ -95,9 +94,7 @@ fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Problem> {
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
-        // serde names a missing or unknown field in backticks; use it at the root.
-        let field = if path == "." { inner.split('`').nth(1).unwrap_or("(body)").to_string() } else { path };
-        Problem::bad_field(field, inner)
+        Problem::bad_field(field_at_fault(&path, &inner), inner)
     })
 }
 
@@ -155,12 +152,13 @@ pub async fn decide<S: Store>(State(app): App<S>, headers: HeaderMap, body: Resu
     let policy = app.policy();
     let member = req.member.clone();
     let action = req.action.clone();
+    let track = app.store.tracks_expiry();
     let outcome = app
         .store
         .update(&member, move |st| {
             let r = engine_decide(&policy, st, &req, now);
             let changed = matches!(&r, Ok(d) if !d.dry_run && !d.duplicate);
-            let expires_at = if changed { st.expires_at(&policy) } else { None };
+            let expires_at = if changed && track { st.expires_at(&policy) } else { None };
             Change { output: r, changed, expires_at }
         })
         .await
@@ -207,6 +205,7 @@ pub async fn events<S: Store>(State(app): App<S>, headers: HeaderMap, body: Resu
         })?);
         validate_event(&policy, ev).map_err(|e| Problem::bad_field(format!("{prefix}{}", e.field()), e.to_string()))?;
     }
+    let track = app.store.tracks_expiry();
     let mut acks = Vec::with_capacity(events.len());
     for (ev, now) in events.into_iter().zip(instants) {
         let policy = policy.clone();
@@ -217,7 +216,7 @@ pub async fn events<S: Store>(State(app): App<S>, headers: HeaderMap, body: Resu
             .update(&member, move |st| {
                 let r = apply_event(&policy, st, &ev, now);
                 let changed = matches!(&r, Ok(a) if !a.duplicate);
-                let expires_at = if changed { st.expires_at(&policy) } else { None };
+                let expires_at = if changed && track { st.expires_at(&policy) } else { None };
                 Change { output: r, changed, expires_at }
             })
             .await
@@ -250,24 +249,20 @@ pub async fn member<S: Store>(
 }
 
 /// Runs an admin change on one member and answers with `f`'s JSON.
-async fn admin_change<S: Store, F>(app: &AppState<S>, id: &str, f: F) -> Answer
+async fn admin_change<S: Store, F>(app: &AppState<S>, id: &str, mut f: F) -> Answer
 where
     F: FnMut(&mut pacekeeper_engine::MemberState) -> Result<Value, RequestError> + Send + 'static,
 {
     check_member(id, "id")?;
     let policy = app.policy();
-    let mut f = f;
+    let track = app.store.tracks_expiry();
     let out = app
         .store
         .update(id, move |st| {
-            let before = st.clone();
+            // On `Err` nothing is written: the store drops the copy `f` worked on.
             let r = f(st);
-            if r.is_err() {
-                // Validation failed: leave the state exactly as it was.
-                *st = before;
-            }
             let changed = r.is_ok();
-            let expires_at = st.expires_at(&policy);
+            let expires_at = if changed && track { st.expires_at(&policy) } else { None };
             Change { output: r, changed, expires_at }
         })
         .await

@@ -105,10 +105,6 @@ pub struct EmbeddedStats {
     pub cache_misses: AtomicU64,
     /// Group commits done.
     pub commits: AtomicU64,
-    /// Updates made durable by those commits.
-    pub committed: AtomicU64,
-    /// Total time spent in fsync, in microseconds.
-    pub commit_micros: AtomicU64,
 }
 
 /// Member states in fjall, with a bounded cache and group commit. Cheap to clone.
@@ -333,8 +329,6 @@ fn committer(inner: std::sync::Weak<Inner>, rx: mpsc::Receiver<Job>, durability:
             let took = clock::elapsed(last_sync);
             unsynced = false;
             inner.stats.commits.fetch_add(1, Ordering::Relaxed);
-            inner.stats.committed.fetch_add(writes as u64, Ordering::Relaxed);
-            inner.stats.commit_micros.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
             if let Some(f) = &inner.on_commit {
                 f(writes, took);
             }

@@ -21,8 +21,8 @@ pub struct Change<R> {
     pub output: R,
     /// `false` for dry runs and refused requests: nothing is written and nothing waits.
     pub changed: bool,
-    /// When the state stops mattering (milliseconds since the epoch), for stores with
-    /// expiry; `None` when it must be kept.
+    /// When the state stops mattering (milliseconds since the epoch), for stores that
+    /// [track expiry](Store::tracks_expiry); `None` when it must be kept or is not asked for.
     pub expires_at: Option<i64>,
 }
 
@@ -79,6 +79,12 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// One line for the start-up banner.
     fn describe(&self) -> String;
+
+    /// Whether the store uses [`Change::expires_at`]. When it does not, callers skip
+    /// computing it on every write.
+    fn tracks_expiry(&self) -> bool {
+        false
+    }
 
     /// Monotonic counters to export as metrics: `(name, value)`.
     fn counters(&self) -> Vec<(&'static str, u64)> {

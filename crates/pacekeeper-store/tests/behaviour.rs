@@ -22,7 +22,7 @@ async fn decide_via<S: Store>(store: &S, policy: &Arc<Policy>, req: DecideReques
         .update(&member, move |st| {
             let d = decide(&policy, st, &req, now()).unwrap();
             let changed = !d.dry_run && !d.duplicate;
-            Change { output: d.allowed, changed, expires_at: st.expires_at(&policy) }
+            Change { output: d.allowed, changed, expires_at: None }
         })
         .await
         .unwrap()

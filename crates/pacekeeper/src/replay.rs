@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::{BufRead, Write};
 
-use pacekeeper_engine::{DecideRequest, Event, MemberState, Policy, apply_event, decide};
+use pacekeeper_engine::{DecideRequest, Event, MemberState, Policy, apply_event, decide, field_at_fault};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -63,9 +63,7 @@ fn parse<T: serde::de::DeserializeOwned>(line: u64, v: Value) -> Result<T, Error
     serde_path_to_error::deserialize::<_, T>(v).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
-        // serde names a missing or unknown field in backticks; use it when the path is the root.
-        let field = if path == "." { inner.split('`').nth(1).unwrap_or("(body)").to_string() } else { path };
-        bad(line, field, inner)
+        bad(line, field_at_fault(&path, &inner), inner)
     })
 }
 
