@@ -16,8 +16,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
@@ -50,12 +49,73 @@ impl Entry {
     }
 }
 
+/// Writes queued beyond this wake the committer even in relaxed mode (bounds the queue).
+const MAX_QUEUED: usize = 4096;
+
 /// Work for the committer.
 enum Job {
     /// Store (`Some`) or delete (`None`) a member's encoded state.
     Write { key: Box<[u8]>, value: Option<Vec<u8>>, seq: u64, waiter: Option<Waiter> },
     /// Tell the waiter once everything queued so far is durable.
     Flush(Waiter),
+}
+
+impl Job {
+    /// Somebody waits on this job: the committer must not wait for its interval.
+    fn urgent(&self) -> bool {
+        matches!(self, Job::Flush(_) | Job::Write { waiter: Some(_), .. })
+    }
+}
+
+/// The committer's inbox. Producers wake the committer only when it sleeps and the work is
+/// urgent (a strict-mode answer or a flush waits on it) or the queue is long; otherwise the
+/// committer picks the work up when it is next awake. Under load it is always awake (syncing
+/// the previous group while the next fills), so a write costs a push, not a thread switch.
+struct Inbox {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    /// The committer is asleep on `wake`.
+    idle: bool,
+    /// A queued job has a waiter.
+    urgent: bool,
+    /// The store is gone: no more jobs are accepted.
+    closed: bool,
+}
+
+impl Inbox {
+    fn push(&self, job: Job) -> Result<(), StoreError> {
+        let mut q = self.queue.lock().map_err(|_| StoreError::Unavailable("committer queue poisoned".into()))?;
+        if q.closed {
+            return Err(StoreError::Unavailable("the store is shut down".into()));
+        }
+        q.urgent |= job.urgent();
+        q.jobs.push(job);
+        if q.idle && (q.urgent || q.jobs.len() >= MAX_QUEUED) {
+            q.idle = false;
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Swaps every queued job into `into` (which must be empty).
+    fn take(&self, into: &mut Vec<Job>) {
+        if let Ok(mut q) = self.queue.lock() {
+            std::mem::swap(&mut q.jobs, into);
+            q.urgent = false;
+        }
+    }
+
+    fn close(&self) {
+        if let Ok(mut q) = self.queue.lock() {
+            q.closed = true;
+        }
+        self.wake.notify_one();
+    }
 }
 
 /// When an answer may leave relative to its write reaching the disk.
@@ -121,7 +181,7 @@ struct Inner {
     per_shard: usize,
     durability: Durability,
     path: PathBuf,
-    commits: Mutex<Option<mpsc::Sender<Job>>>,
+    inbox: Arc<Inbox>,
     /// Sequence numbers of queued writes.
     seq: AtomicU64,
     /// Every write up to this sequence number is in fjall (its memtable and journal).
@@ -157,7 +217,7 @@ impl EmbeddedStore {
             .map_err(|e| StoreError::Unavailable(format!("cannot open the members keyspace: {e}")))?;
         let per_shard = config.cache_members.div_ceil(SHARDS).max(1);
         let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
-        let (tx, rx) = mpsc::channel();
+        let inbox = Arc::new(Inbox { queue: Mutex::new(Queue::default()), wake: Condvar::new() });
         let inner = Arc::new(Inner {
             db,
             members,
@@ -166,7 +226,7 @@ impl EmbeddedStore {
             per_shard,
             durability: config.durability,
             path: config.path,
-            commits: Mutex::new(Some(tx)),
+            inbox: inbox.clone(),
             seq: AtomicU64::new(0),
             written: Arc::new(AtomicU64::new(0)),
             failed: AtomicBool::new(false),
@@ -177,7 +237,7 @@ impl EmbeddedStore {
         let durability = config.durability;
         std::thread::Builder::new()
             .name("pacekeeper-commit".into())
-            .spawn(move || committer(weak, rx, durability))
+            .spawn(move || committer(weak, &inbox, durability))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the committer: {e}")))?;
         Ok(EmbeddedStore { inner })
     }
@@ -229,9 +289,7 @@ impl EmbeddedStore {
     }
 
     fn send(&self, job: Job) -> Result<(), StoreError> {
-        let guard = self.inner.commits.lock().map_err(|_| StoreError::Unavailable("committer lock poisoned".into()))?;
-        let sender = guard.as_ref().ok_or_else(|| StoreError::Unavailable("the store is shut down".into()))?;
-        sender.send(job).map_err(|_| StoreError::Unavailable("the committer has stopped".into()))
+        self.inner.inbox.push(job)
     }
 
     /// Queues a member's new value (under its shard lock, so per-member order holds) and
@@ -273,56 +331,45 @@ async fn wait(rx: Option<Pending>) -> Result<(), StoreError> {
 }
 
 /// The group-commit loop: every queued write in one batch and one fsync.
-fn committer(inner: std::sync::Weak<Inner>, rx: mpsc::Receiver<Job>, durability: Durability) {
+fn committer(inner: std::sync::Weak<Inner>, inbox: &Inbox, durability: Durability) {
     let tick = match durability {
         Durability::Strict => Duration::from_secs(3600),
         Durability::Relaxed { interval } => interval,
     };
     let mut unsynced = false;
     let mut last_sync = clock::start();
+    let mut jobs: Vec<Job> = Vec::new();
     loop {
-        let first = match rx.recv_timeout(tick) {
-            Ok(j) => Some(j),
-            Err(mpsc::RecvTimeoutError::Timeout) => None,
-            Err(mpsc::RecvTimeoutError::Disconnected) => return,
-        };
-        let mut jobs: Vec<Job> = first.into_iter().collect();
-        while let Ok(j) = rx.try_recv() {
-            jobs.push(j);
+        {
+            let Ok(mut q) = inbox.queue.lock() else { return };
+            loop {
+                if q.closed {
+                    return;
+                }
+                let due = clock::elapsed(last_sync) >= tick;
+                if q.urgent || q.jobs.len() >= MAX_QUEUED || (due && (unsynced || !q.jobs.is_empty())) {
+                    break;
+                }
+                if due {
+                    // Nothing to sync: a new interval starts.
+                    last_sync = clock::start();
+                }
+                q.idle = true;
+                let wait = tick.saturating_sub(clock::elapsed(last_sync)).max(Duration::from_millis(1));
+                q = match inbox.wake.wait_timeout(q, wait) {
+                    Ok((q, _)) => q,
+                    Err(_) => return,
+                };
+                q.idle = false;
+            }
         }
+        // Upgrade before taking: if the store is gone, its drop writes what is queued.
         let Some(inner) = inner.upgrade() else { return };
-        let mut batch = inner.db.batch();
-        let mut waiters = Vec::with_capacity(jobs.len());
-        let mut top = 0;
-        let mut writes = 0;
-        let mut flush = false;
-        for job in jobs {
-            match job {
-                Job::Write { key, value, seq, waiter } => {
-                    match value {
-                        Some(v) => batch.insert(&inner.members, &key[..], v),
-                        None => batch.remove(&inner.members, &key[..]),
-                    }
-                    top = top.max(seq);
-                    writes += 1;
-                    waiters.extend(waiter);
-                }
-                Job::Flush(w) => {
-                    flush = true;
-                    waiters.push(w);
-                }
-            }
-        }
-        let mut result = Ok(());
-        if writes > 0 {
-            result = batch.commit().map_err(|e| format!("write failed: {e}"));
-            if result.is_ok() {
-                inner.written.fetch_max(top, Ordering::Release);
-                unsynced = true;
-            }
-        }
+        inbox.take(&mut jobs);
+        let (writes, mut result, waiters) = write_batch(&inner, jobs.drain(..));
+        unsynced |= result.is_ok() && writes > 0;
         // Strict: sync whenever someone waits. Relaxed: once per interval, and when asked.
-        let sync = !waiters.is_empty() || flush || clock::elapsed(last_sync) >= tick;
+        let sync = !waiters.is_empty() || clock::elapsed(last_sync) >= tick;
         if result.is_ok() && sync && unsynced {
             last_sync = clock::start();
             result = inner.db.persist(PersistMode::SyncAll).map_err(|e| format!("fsync failed: {e}"));
@@ -341,6 +388,37 @@ fn committer(inner: std::sync::Weak<Inner>, rx: mpsc::Receiver<Job>, durability:
             let _ = w.send(result.clone());
         }
     }
+}
+
+/// Applies queued jobs to fjall as one write batch (no fsync): returns how many writes, the
+/// outcome, and the waiters to release after the sync.
+fn write_batch(inner: &Inner, jobs: impl Iterator<Item = Job>) -> (usize, Result<(), String>, Vec<Waiter>) {
+    let mut batch = inner.db.batch();
+    let mut waiters = Vec::new();
+    let mut top = 0;
+    let mut writes = 0;
+    for job in jobs {
+        match job {
+            Job::Write { key, value, seq, waiter } => {
+                match value {
+                    Some(v) => batch.insert(&inner.members, &key[..], v),
+                    None => batch.remove(&inner.members, &key[..]),
+                }
+                top = top.max(seq);
+                writes += 1;
+                waiters.extend(waiter);
+            }
+            Job::Flush(w) => waiters.push(w),
+        }
+    }
+    let mut result = Ok(());
+    if writes > 0 {
+        result = batch.commit().map_err(|e| format!("write failed: {e}"));
+        if result.is_ok() {
+            inner.written.fetch_max(top, Ordering::Release);
+        }
+    }
+    (writes, result, waiters)
 }
 
 /// Durations for metrics. Not decision logic: the engine never sees these instants.
@@ -463,9 +541,20 @@ impl Store for EmbeddedStore {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // Last handle gone: make every write durable before the database closes.
-        if let Err(e) = self.db.persist(PersistMode::SyncAll) {
+        // Last handle gone: stop the committer, write what it has not, and make every write
+        // durable before the database closes.
+        self.inbox.close();
+        let mut jobs = Vec::new();
+        self.inbox.take(&mut jobs);
+        let (_, mut result, waiters) = write_batch(self, jobs.into_iter());
+        if result.is_ok() {
+            result = self.db.persist(PersistMode::SyncAll).map_err(|e| format!("fsync failed: {e}"));
+        }
+        if let Err(e) = &result {
             tracing::error!(error = %e, "final flush failed");
+        }
+        for w in waiters {
+            let _ = w.send(result.clone());
         }
     }
 }

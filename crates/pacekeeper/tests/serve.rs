@@ -223,7 +223,9 @@ async fn sighup_reloads_the_policy_and_keeps_the_old_one_when_the_new_is_invalid
             .send()
             .await
             .unwrap();
-        r.json::<Value>().await.unwrap()["limits"][0]["amount"].as_u64().unwrap()
+        let status = r.status();
+        let body = r.json::<Value>().await.unwrap();
+        body["limits"][0]["amount"].as_u64().unwrap_or_else(|| panic!("{status}: {body}"))
     };
     assert_eq!(amount().await, 150);
     std::fs::write(&file, src.replace("amount = 150", "amount = 75")).unwrap();
