@@ -80,6 +80,9 @@ pub enum Reason {
     CapReached,
     /// Only identity verification lifts the block.
     VerificationRequired,
+    /// Allowed unchecked: the store could not be reached and the server is configured to
+    /// fail open. Never produced by the engine itself.
+    StoreUnavailable,
 }
 
 impl Reason {
@@ -92,6 +95,7 @@ impl Reason {
             Reason::Cooldown => "cooldown",
             Reason::CapReached => "cap_reached",
             Reason::VerificationRequired => "verification_required",
+            Reason::StoreUnavailable => "store_unavailable",
         }
     }
 }
@@ -193,10 +197,28 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The answer of a fail-open server whose store cannot be reached: allowed, nothing
+    /// checked or counted, and said so in `reason` and `message`.
+    pub fn unchecked(why: impl Into<Cow<'static, str>>) -> Decision {
+        Decision {
+            allowed: true,
+            reason: Reason::StoreUnavailable,
+            message: why.into(),
+            limit: None,
+            retry_after: None,
+            retry_at: None,
+            limits: Vec::new(),
+            restriction: None,
+            warnings: Vec::new(),
+            duplicate: false,
+            dry_run: false,
+        }
+    }
+
     /// The HTTP status: 200 allowed, 429 when time cures the denial, 403 when it does not.
     pub fn status(&self) -> u16 {
         match self.reason {
-            Reason::Ok => 200,
+            Reason::Ok | Reason::StoreUnavailable => 200,
             Reason::CapReached | Reason::VerificationRequired => 403,
             _ if self.retry_after.is_none() => 403,
             _ => 429,

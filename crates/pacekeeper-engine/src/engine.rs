@@ -787,7 +787,7 @@ fn deny_message(
         },
         Reason::Cooldown => format!("{action} to this target is on cooldown after a withdrawn invitation"),
         Reason::VerificationRequired => format!("{action} needs identity verification first"),
-        Reason::Ok => String::new(),
+        Reason::Ok | Reason::StoreUnavailable => String::new(),
     };
     format!("{prefix}{body}{wait}")
 }

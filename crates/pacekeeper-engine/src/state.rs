@@ -131,7 +131,7 @@ pub(crate) struct Recent {
 }
 
 /// Member state bytes that cannot be read.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StateError {
     /// Empty input.
     #[error("member state is empty")]

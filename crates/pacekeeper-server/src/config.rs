@@ -26,6 +26,48 @@ pub enum DurabilityName {
     Relaxed,
 }
 
+/// `store = "embedded" | "redis"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreName {
+    /// fjall in `data` (default).
+    #[default]
+    Embedded,
+    /// Redis or Redis Cluster, as `[redis]` says.
+    Redis,
+}
+
+/// `fail_mode = "closed" | "open"`: what decisions do while the store cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FailMode {
+    /// Answer 503 problem+json (default): nothing is allowed unchecked.
+    #[default]
+    Closed,
+    /// Allow, with `reason: "store_unavailable"` in the answer and a metric.
+    Open,
+}
+
+/// The `[redis]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSection {
+    /// `redis://host:port` of one server, or several seeds of a cluster.
+    pub urls: Vec<String>,
+    /// The URLs are Redis Cluster seeds.
+    pub cluster: bool,
+    /// Bound on every Redis call, in milliseconds.
+    pub timeout_ms: u64,
+    /// Prefix of every key.
+    pub key_prefix: String,
+}
+
+impl Default for RedisSection {
+    fn default() -> RedisSection {
+        RedisSection { urls: vec!["redis://127.0.0.1:6379".into()], cluster: false, timeout_ms: 500, key_prefix: "pk:".into() }
+    }
+}
+
 /// `log_format = "text" | "json"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -49,6 +91,12 @@ pub struct Config {
     pub policy: String,
     /// Accept `at` in requests (replay, back-testing, tests).
     pub trust_client_time: bool,
+    /// Where member states live.
+    pub store: StoreName,
+    /// How to reach Redis when `store = "redis"`.
+    pub redis: RedisSection,
+    /// What decisions do while the store cannot be reached.
+    pub fail_mode: FailMode,
     /// Strict or relaxed durability.
     pub durability: DurabilityName,
     /// Relaxed mode's flush interval, in milliseconds.
@@ -73,6 +121,9 @@ impl Default for Config {
             data: PathBuf::from("./pacekeeper-data"),
             policy: "linkedin".into(),
             trust_client_time: false,
+            store: StoreName::Embedded,
+            redis: RedisSection::default(),
+            fail_mode: FailMode::Closed,
             durability: DurabilityName::Strict,
             flush_interval_ms: 100,
             cache_members: 100_000,

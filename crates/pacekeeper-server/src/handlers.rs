@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use pacekeeper_engine::{
-    DecideRequest, Event, MemberUpdate, RequestError, apply_event, decide as engine_decide, field_at_fault,
+    Decision, MemberState, Policy, DecideRequest, Event, MemberUpdate, RequestError, apply_event, decide as engine_decide, field_at_fault,
     grant_credits, lift as engine_lift, member_view, update_member as engine_update, validate_event,
     verify as engine_verify,
 };
@@ -139,6 +139,13 @@ fn store_problem(e: StoreError) -> Problem {
     }
 }
 
+/// What the store writes for an engine outcome: whether the state changed and, for stores
+/// with expiry, for how long it still matters after `now`.
+fn change<R>(policy: &Policy, st: &MemberState, output: R, changed: bool, track: bool, now: Timestamp) -> Change<R> {
+    let c = Change::new(output, changed);
+    if changed && track { c.expiring(st.expires_at(policy), now.as_millisecond()) } else { c }
+}
+
 fn request_problem(e: RequestError) -> Problem {
     Problem::bad_field(e.field(), e.to_string())
 }
@@ -158,12 +165,18 @@ pub async fn decide<S: Store>(State(app): App<S>, headers: HeaderMap, body: Resu
         .update(&member, move |st| {
             let r = engine_decide(&policy, st, &req, now);
             let changed = matches!(&r, Ok(d) if !d.dry_run && !d.duplicate);
-            let expires_at = if changed && track { st.expires_at(&policy) } else { None };
-            Change { output: r, changed, expires_at }
+            change(&policy, st, r, changed, track, now)
         })
-        .await
-        .map_err(store_problem)?;
-    let d = outcome.map_err(request_problem)?;
+        .await;
+    let d = match outcome {
+        Ok(r) => r.map_err(request_problem)?,
+        Err(e) if app.fail_open && e.is_transient() => {
+            tracing::warn!(error = %e, "store unreachable: allowing unchecked (fail-open)");
+            metrics::counter!("pacekeeper_fail_open_total").increment(1);
+            Decision::unchecked(format!("allowed unchecked: {e}"))
+        }
+        Err(e) => return Err(store_problem(e)),
+    };
     metrics::counter!(
         "pacekeeper_decisions_total",
         "action" => action,
@@ -216,8 +229,7 @@ pub async fn events<S: Store>(State(app): App<S>, headers: HeaderMap, body: Resu
             .update(&member, move |st| {
                 let r = apply_event(&policy, st, &ev, now);
                 let changed = matches!(&r, Ok(a) if !a.duplicate);
-                let expires_at = if changed && track { st.expires_at(&policy) } else { None };
-                Change { output: r, changed, expires_at }
+                change(&policy, st, r, changed, track, now)
             })
             .await
             .map_err(store_problem)?
@@ -255,6 +267,7 @@ where
 {
     check_member(id, "id")?;
     let policy = app.policy();
+    let now = app.clock.now();
     let track = app.store.tracks_expiry();
     let out = app
         .store
@@ -262,8 +275,7 @@ where
             // On `Err` nothing is written: the store drops the copy `f` worked on.
             let r = f(st);
             let changed = r.is_ok();
-            let expires_at = if changed && track { st.expires_at(&policy) } else { None };
-            Change { output: r, changed, expires_at }
+            change(&policy, st, r, changed, track, now)
         })
         .await
         .map_err(store_problem)?

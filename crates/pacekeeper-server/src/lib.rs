@@ -40,6 +40,8 @@ pub struct AppState<S: Store> {
     pub tokens: Tokens,
     /// Largest body accepted.
     pub max_body_bytes: usize,
+    /// Allow decisions unchecked while the store is unreachable (else answer 503).
+    pub fail_open: bool,
 }
 
 impl<S: Store> AppState<S> {
@@ -53,6 +55,7 @@ impl<S: Store> AppState<S> {
             trust_client_time: false,
             tokens: Tokens::default(),
             max_body_bytes: 1 << 20,
+            fail_open: false,
         }
     }
 

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pacekeeper_engine::Policy;
-use pacekeeper_store::{Durability, EmbeddedConfig, EmbeddedStore, Store};
+use pacekeeper_store::{AnyStore, Durability, EmbeddedConfig, EmbeddedStore, RedisConfig, RedisStore, Store};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::net::TcpListener;
 
-use crate::config::{Config, ConfigError, DurabilityName};
+use crate::config::{Config, ConfigError, DurabilityName, FailMode, StoreName};
 use crate::{AppState, app};
 
 /// Why the server could not start or stopped badly.
@@ -50,7 +51,10 @@ pub struct Server {
     /// The address actually bound (port 0 resolved).
     pub addr: SocketAddr,
     listener: TcpListener,
-    state: Arc<AppState<EmbeddedStore>>,
+    state: Arc<AppState<AnyStore>>,
+    /// Installed before the banner is printed, so a SIGHUP right after start-up reloads
+    /// rather than ending the process.
+    hangup: Option<Signal>,
 }
 
 impl Server {
@@ -62,28 +66,22 @@ impl Server {
             return Err(ServeError::Unprotected(addr));
         }
         let policy = Policy::load(&config.policy)?;
-        let durability = match config.durability {
-            DurabilityName::Strict => Durability::Strict,
-            DurabilityName::Relaxed => {
-                Durability::Relaxed { interval: Duration::from_millis(config.flush_interval_ms.max(1)) }
-            }
-        };
-        let store = EmbeddedStore::open_observed(
-            EmbeddedConfig {
-                path: config.data.clone(),
-                durability,
-                cache_members: config.cache_members,
-                block_cache_bytes: config.block_cache_mb << 20,
-            },
-            Some(Arc::new(crate::metrics::record_commit)),
-        )?;
+        let store = open_store(config)?;
         let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
         let addr = listener.local_addr()?;
         let mut state = AppState::new(store, policy, config.policy.clone());
         state.trust_client_time = config.trust_client_time;
         state.tokens = tokens;
         state.max_body_bytes = config.max_body_bytes;
-        Ok(Server { addr, listener, state: Arc::new(state) })
+        state.fail_open = config.fail_mode == FailMode::Open;
+        let hangup = match signal(SignalKind::hangup()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGHUP; reload through POST /v1/policy/reload");
+                None
+            }
+        };
+        Ok(Server { addr, listener, state: Arc::new(state), hangup })
     }
 
     /// One line saying what runs where.
@@ -95,11 +93,12 @@ impl Server {
             format!("{} token(s)", s.tokens.len())
         };
         format!(
-            "pacekeeper listening on http://{} — policy `{}` ({}) — {} — auth: {auth}{}",
+            "pacekeeper listening on http://{} — policy `{}` ({}) — {}{} — auth: {auth}{}",
             self.addr,
             s.policy().name,
             s.policy_source,
             s.store.describe(),
+            if s.fail_open { " — fail-open (decisions are allowed unchecked while the store is unreachable)" } else { "" },
             if s.trust_client_time { " — trusting client `at`" } else { "" }
         )
     }
@@ -108,7 +107,9 @@ impl Server {
     /// SIGHUP reloads the policy (an invalid one is refused and the old one stays).
     pub async fn run(self) -> Result<(), ServeError> {
         let state = self.state.clone();
-        tokio::spawn(reload_on_hangup(state.clone()));
+        if let Some(hangup) = self.hangup {
+            tokio::spawn(reload_on_hangup(state.clone(), hangup));
+        }
         if let Some(handle) = crate::metrics::handle() {
             // Histogram samples wait in memory until upkeep folds them: bound that memory
             // even when nothing scrapes /metrics.
@@ -137,7 +138,6 @@ pub async fn serve(config: Config, env: impl Fn(&str) -> Option<String>) -> Resu
 }
 
 async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
@@ -151,16 +151,43 @@ async fn shutdown_signal() {
     }
 }
 
-async fn reload_on_hangup<S: Store>(state: Arc<AppState<S>>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        tracing::error!("cannot listen for SIGHUP; reload through POST /v1/policy/reload");
-        return;
-    };
+async fn reload_on_hangup<S: Store>(state: Arc<AppState<S>>, mut hup: Signal) {
     while hup.recv().await.is_some() {
         match state.reload_policy() {
             Ok(p) => tracing::info!(policy = %p.name, "SIGHUP: policy reloaded"),
             Err(e) => tracing::error!(error = %e, "SIGHUP: policy refused; the old one stays in force"),
         }
     }
+}
+
+/// Opens the store the configuration names.
+fn open_store(config: &Config) -> Result<AnyStore, ServeError> {
+    Ok(match config.store {
+        StoreName::Embedded => {
+            let durability = match config.durability {
+                DurabilityName::Strict => Durability::Strict,
+                DurabilityName::Relaxed => {
+                    Durability::Relaxed { interval: Duration::from_millis(config.flush_interval_ms.max(1)) }
+                }
+            };
+            AnyStore::Embedded(EmbeddedStore::open_observed(
+                EmbeddedConfig {
+                    path: config.data.clone(),
+                    durability,
+                    cache_members: config.cache_members,
+                    block_cache_bytes: config.block_cache_mb << 20,
+                },
+                Some(Arc::new(crate::metrics::record_commit)),
+            )?)
+        }
+        StoreName::Redis => {
+            let r = &config.redis;
+            AnyStore::Redis(RedisStore::open(RedisConfig {
+                urls: r.urls.clone(),
+                cluster: r.cluster,
+                timeout: Duration::from_millis(r.timeout_ms.max(1)),
+                key_prefix: r.key_prefix.clone(),
+            })?)
+        }
+    })
 }

@@ -7,11 +7,16 @@
 //!
 //! This crate must never read a policy or make a decision; it only moves bytes.
 
+mod any;
 mod embedded;
+mod redis_store;
 
 use std::future::Future;
+use std::time::Duration;
 
+pub use any::AnyStore;
 pub use embedded::{Durability, EmbeddedConfig, EmbeddedStore};
+pub use redis_store::{RedisConfig, RedisStore};
 use pacekeeper_engine::{MemberState, StateError};
 
 /// What an update closure returns: its output, and whether the state changed.
@@ -21,13 +26,29 @@ pub struct Change<R> {
     pub output: R,
     /// `false` for dry runs and refused requests: nothing is written and nothing waits.
     pub changed: bool,
-    /// When the state stops mattering (milliseconds since the epoch), for stores that
-    /// [track expiry](Store::tracks_expiry); `None` when it must be kept or is not asked for.
-    pub expires_at: Option<i64>,
+    /// How long the new state still matters, counted from the instant it was decided at, for
+    /// stores that [track expiry](Store::tracks_expiry); `None` when it must be kept or is not
+    /// asked for.
+    pub ttl: Option<Duration>,
+}
+
+impl<R> Change<R> {
+    /// A change (or not) with no expiry.
+    pub fn new(output: R, changed: bool) -> Change<R> {
+        Change { output, changed, ttl: None }
+    }
+
+    /// Sets the time-to-live from the instant the state stops mattering (`expires_at`,
+    /// milliseconds since the epoch) and the instant of the decision (`now`, the same unit).
+    /// A state that already expired gets one second, enough for its write to be seen.
+    pub fn expiring(mut self, expires_at: Option<i64>, now: i64) -> Change<R> {
+        self.ttl = expires_at.map(|at| Duration::from_millis(at.saturating_sub(now).max(1_000) as u64));
+        self
+    }
 }
 
 /// A store that cannot serve a request.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The backend cannot be reached or failed to write (transient: retry or fail over).
     #[error("the store is unavailable: {0}")]

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use pacekeeper_engine::{DecideRequest, MemberState, Policy, decide, member_view};
-use pacekeeper_store::{Change, Durability, EmbeddedConfig, EmbeddedStore, Store};
+use pacekeeper_store::{Change, Durability, EmbeddedConfig, EmbeddedStore, RedisConfig, RedisStore, Store};
+use pacekeeper_testkit::{RedisCluster, RedisServer};
 
 fn now() -> Timestamp {
     "2026-11-23T09:00:00Z".parse().unwrap()
@@ -22,7 +23,7 @@ async fn decide_via<S: Store>(store: &S, policy: &Arc<Policy>, req: DecideReques
         .update(&member, move |st| {
             let d = decide(&policy, st, &req, now()).unwrap();
             let changed = !d.dry_run && !d.duplicate;
-            Change { output: d.allowed, changed, expires_at: None }
+            Change::new(d.allowed, changed)
         })
         .await
         .unwrap()
@@ -134,4 +135,107 @@ async fn the_embedded_store_keeps_everything_across_a_reopen_and_bounds_its_cach
     for i in [0, 137, 499] {
         assert_eq!(used(&store, &policy, &format!("m{i}")).await, 1);
     }
+}
+
+/// The store on a real single `redis-server`, with the server process kept alive by the guard.
+fn redis_single() -> (RedisStore, RedisServer) {
+    let server = RedisServer::start();
+    (RedisStore::open(RedisConfig::new(server.url())).unwrap(), server)
+}
+
+/// The store on a real 3-master Redis Cluster.
+fn redis_cluster() -> (RedisStore, RedisCluster) {
+    let cluster = RedisCluster::start(3);
+    let mut cfg = RedisConfig::new("");
+    cfg.urls = cluster.urls();
+    cfg.cluster = true;
+    (RedisStore::open(cfg).unwrap(), cluster)
+}
+
+stamp!(redis_single_server, redis_single());
+stamp!(redis_cluster_of_three, redis_cluster());
+
+/// A raw connection to check what the store left in Redis.
+async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_keys_carry_the_ttl_of_what_is_still_open_and_a_member_with_no_key_starts_afresh() {
+    let (store, server) = redis_single();
+    let policy = Arc::new(Policy::preset("linkedin").unwrap());
+    let p = policy.clone();
+    // The server's way: the TTL runs from the decision's instant to the end of what is open.
+    store
+        .update("ada", move |st| {
+            let d = decide(&p, st, &view("ada"), now()).unwrap();
+            Change::new(d.allowed, true).expiring(st.expires_at(&p), now().as_millisecond())
+        })
+        .await
+        .unwrap();
+    let mut conn = raw(&server.url()).await;
+    let ttl: i64 = redis::cmd("PTTL").arg("pk:{ada}").query_async(&mut conn).await.unwrap();
+    // Profile views count per calendar day in Los Angeles: 09:00Z is 01:00 there, so the
+    // day ends 23 hours later.
+    let day_left = 23 * 3600 * 1000;
+    assert!(ttl > day_left - 60_000 && ttl <= day_left, "PTTL {ttl} ms, expected about {day_left}");
+    // What expiry does: the key is gone, and the member starts from the default state.
+    let _: () = redis::cmd("DEL").arg("pk:{ada}").query_async(&mut conn).await.unwrap();
+    assert_eq!(used(&store, &policy, "ada").await, 0);
+    assert!(decide_via(&store, &policy, view("ada")).await);
+    assert_eq!(used(&store, &policy, "ada").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_redis_stores_on_one_cluster_admit_exactly_the_amount_together() {
+    let (a, cluster) = redis_cluster();
+    let mut cfg = RedisConfig::new("");
+    cfg.urls = cluster.urls();
+    cfg.cluster = true;
+    let b = RedisStore::open(cfg).unwrap();
+    let policy = Arc::new(Policy::preset("linkedin").unwrap());
+    let mut tasks = Vec::new();
+    for i in 0..400 {
+        let (a, b, policy) = (a.clone(), b.clone(), policy.clone());
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 { decide_via(&a, &policy, view("hot")).await } else { decide_via(&b, &policy, view("hot")).await }
+        }));
+    }
+    let mut allowed = 0;
+    for t in tasks {
+        allowed += usize::from(t.await.unwrap());
+    }
+    assert_eq!(allowed, 150, "exactly the daily amount across both stores");
+    assert_eq!(used(&b, &policy, "hot").await, 150);
+    let conflicts = a.counters().into_iter().chain(b.counters()).find(|(n, _)| n.ends_with("conflicts_total"));
+    assert!(conflicts.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopped_redis_fails_within_the_timeout_and_serves_again_once_back() {
+    let (store, mut server) = redis_single();
+    let policy = Arc::new(Policy::preset("linkedin").unwrap());
+    assert!(decide_via(&store, &policy, view("ada")).await);
+    server.kill();
+    let p = policy.clone();
+    let err = store
+        .update("ada", move |st| Change::new(decide(&p, st, &view("ada"), now()).unwrap().allowed, true))
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert!(store.ready().await.is_err());
+    server.restart();
+    // The connection comes back by itself; the first call may still see the old one fail.
+    let mut back = false;
+    for _ in 0..100 {
+        if store.ready().await.is_ok() {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(back, "the store reconnected");
+    assert_eq!(used(&store, &policy, "ada").await, 1, "the answered decision survived (append-only file)");
+    assert!(decide_via(&store, &policy, view("ada")).await);
+    assert_eq!(used(&store, &policy, "ada").await, 2);
 }

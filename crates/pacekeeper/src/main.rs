@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the HTTP API on the embedded store.
+    /// Run the HTTP API on the embedded store or on Redis.
     Serve(ServeArgs),
     /// Replay recorded traffic (JSON Lines of decide and event bodies, each with `at`) through
     /// the engine: one JSON line out per line in.
@@ -65,6 +65,21 @@ struct ServeArgs {
     /// Member states held in memory at most.
     #[arg(long)]
     cache_members: Option<usize>,
+    /// Where member states live: embedded (default) or redis.
+    #[arg(long, value_parser = ["embedded", "redis"])]
+    store: Option<String>,
+    /// A Redis URL (redis://host:port): one server, or, repeated, the seeds of a cluster.
+    /// Implies --store redis. A URL with a password is better kept in the config file or
+    /// PACEKEEPER_REDIS.
+    #[arg(long = "redis", env = "PACEKEEPER_REDIS", value_delimiter = ',')]
+    redis: Vec<String>,
+    /// The Redis URLs are Redis Cluster seeds.
+    #[arg(long)]
+    redis_cluster: bool,
+    /// While the store is unreachable: closed (answer 503, the default) or open (allow,
+    /// flagged `store_unavailable`).
+    #[arg(long, value_parser = ["closed", "open"])]
+    fail_mode: Option<String>,
     /// Configuration file (TOML) for everything else; flags override it.
     #[arg(long, env = "PACEKEEPER_CONFIG")]
     config: Option<std::path::PathBuf>,
@@ -160,7 +175,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    use pacekeeper_server::config::{DurabilityName, LogFormat};
+    use pacekeeper_server::config::{DurabilityName, FailMode, LogFormat, StoreName};
     let mut config = match &args.config {
         Some(path) => pacekeeper_server::Config::from_file(path)?,
         None => pacekeeper_server::Config::default(),
@@ -182,6 +197,19 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(v) = args.cache_members {
         config.cache_members = v;
+    }
+    if !args.redis.is_empty() {
+        config.store = StoreName::Redis;
+        config.redis.urls = args.redis;
+    }
+    if let Some(v) = args.store {
+        config.store = if v == "redis" { StoreName::Redis } else { StoreName::Embedded };
+    }
+    if args.redis_cluster {
+        config.redis.cluster = true;
+    }
+    if let Some(v) = args.fail_mode {
+        config.fail_mode = if v == "open" { FailMode::Open } else { FailMode::Closed };
     }
     let filter = tracing_subscriber::EnvFilter::try_from_env("PACEKEEPER_LOG").unwrap_or_else(|_| "info".into());
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr);

@@ -1,0 +1,419 @@
+//! The Redis store: one key per member on a single Redis server or a Redis Cluster, shared by
+//! any number of server processes.
+//!
+//! A member's encoded state lives under `{prefix}{member}` wrapped in a hash tag
+//! (`pk:{ada}`), so everything about a member stays on one cluster slot. An update reads the
+//! value, runs the engine on it, and writes the result with a compare-and-set Lua script: the
+//! script writes only if the value is still the one that was read, and otherwise hands back
+//! the current value so the update reruns on it at once (no second read). Because the
+//! engine's answer is a pure function of the state it ran on, comparing whole values is an
+//! exact check: a write lands only on the state its decision was made from, whichever
+//! process made it.
+//!
+//! Idle members expire: each write sets the key's TTL to how long the state still matters
+//! (its longest open window, restriction or cooldown), as computed by the caller.
+//!
+//! Every call is bounded by the configured timeout, and the connection re-establishes
+//! itself after Redis restarts or a cluster node moves.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use pacekeeper_engine::MemberState;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::{ClusterClient, ClusterConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, Script, Value};
+use tokio::sync::oneshot;
+
+use crate::{Change, Store, StoreError};
+
+/// Compare-and-set of one member's value.
+/// KEYS[1]: the member's key. ARGV[1]: the value the update read ('' when absent).
+/// ARGV[2]: the new value ('' deletes). ARGV[3]: TTL in milliseconds (0: none).
+/// Returns 1 when written, else the current value ('' when absent) for the retry.
+const CAS: &str = r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then cur = '' end
+if cur ~= ARGV[1] then return cur end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+elseif ARGV[3] ~= '0' then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
+return 1
+";
+
+/// How many times one update may lose the compare-and-set before it gives up (the timeout
+/// usually ends it first).
+const MAX_ATTEMPTS: u32 = 10_000;
+
+/// Shards of the per-member update queues.
+const QUEUE_SHARDS: usize = 64;
+
+/// An update with its types erased: runs on a state, says whether it changed it (and for how
+/// long the result matters), and keeps its own output for its caller.
+type Job = Box<dyn FnMut(&mut MemberState) -> Result<(bool, Option<Duration>), StoreError> + Send>;
+
+/// A queued update and where to report that it is written.
+struct Queued {
+    job: Job,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// How to reach Redis.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// `redis://host:port` URLs: one server, or seeds of a cluster.
+    pub urls: Vec<String>,
+    /// Whether the URLs are Redis Cluster seeds.
+    pub cluster: bool,
+    /// Bound on every call to Redis (including the retries of one update).
+    pub timeout: Duration,
+    /// Prefix of every key.
+    pub key_prefix: String,
+}
+
+impl RedisConfig {
+    /// One server at `url`, a 500 ms timeout, keys prefixed `pk:`.
+    pub fn new(url: impl Into<String>) -> RedisConfig {
+        RedisConfig { urls: vec![url.into()], cluster: false, timeout: Duration::from_millis(500), key_prefix: "pk:".into() }
+    }
+}
+
+/// Counters the server exports as metrics.
+#[derive(Debug, Default)]
+struct RedisStats {
+    writes: AtomicU64,
+    conflicts: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// Member states on Redis or Redis Cluster. Cheap to clone.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: Conn,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Updates waiting per member. The first caller for a member leads: it applies every
+    /// queued update in order to one read of the state and writes the result with one
+    /// compare-and-set, then takes the next group. So a process has at most one write per
+    /// member in flight (conflicts come only from other processes), and a hot member costs
+    /// two round trips per group, not per request.
+    queues: Box<[Mutex<HashMap<Box<str>, Vec<Queued>>>]>,
+    hasher: RandomState,
+    cas: Script,
+    prefix: String,
+    timeout: Duration,
+    describe: String,
+    stats: RedisStats,
+}
+
+/// A multiplexed connection to one server or to a cluster.
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+impl RedisStore {
+    /// Prepares the connection. It is made lazily and re-made after failures, so the store
+    /// opens even while Redis is down (and reports not ready until it is back). Must be called
+    /// inside a Tokio runtime.
+    pub fn open(config: RedisConfig) -> Result<RedisStore, StoreError> {
+        let bad = |e: RedisError| StoreError::Unavailable(format!("bad Redis address: {e}"));
+        if config.urls.is_empty() {
+            return Err(StoreError::Unavailable("no Redis URL given: set redis.urls".into()));
+        }
+        let t = config.timeout;
+        let conn = if config.cluster {
+            let client = ClusterClient::builder(config.urls.clone())
+                .connection_timeout(t)
+                .response_timeout(t)
+                .retries(3)
+                .min_retry_wait(10)
+                .max_retry_wait(t.as_millis() as u64 / 4)
+                .build()
+                .map_err(bad)?;
+            let cfg = ClusterConfig::new().set_connection_timeout(t).set_response_timeout(t);
+            Conn::Cluster(client.get_pending_async_connection_with_config(cfg))
+        } else {
+            if config.urls.len() > 1 {
+                return Err(StoreError::Unavailable(
+                    "several Redis URLs given for a single server: set redis.cluster = true for cluster seeds, or give one URL"
+                        .into(),
+                ));
+            }
+            let client = redis::Client::open(config.urls[0].as_str()).map_err(bad)?;
+            let cfg = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(t))
+                .set_response_timeout(Some(t))
+                .set_number_of_retries(1)
+                .set_min_delay(Duration::from_millis(10))
+                .set_max_delay(t);
+            Conn::Single(ConnectionManager::new_lazy_with_config(client, cfg).map_err(bad)?)
+        };
+        let describe = format!(
+            "Redis {} at {} (keys `{}{{member}}`, timeout {} ms; durability is Redis's own: see its appendonly/appendfsync)",
+            if config.cluster { "Cluster" } else { "server" },
+            config.urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(", "),
+            config.key_prefix,
+            t.as_millis()
+        );
+        Ok(RedisStore {
+            conn,
+            inner: Arc::new(Inner {
+                queues: (0..QUEUE_SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+                hasher: RandomState::new(),
+                cas: Script::new(CAS),
+                prefix: config.key_prefix,
+                timeout: t,
+                describe,
+                stats: RedisStats::default(),
+            }),
+        })
+    }
+
+    /// The member's key: the prefix, then the member id as a hash tag.
+    fn key(&self, member: &str) -> String {
+        format!("{}{{{member}}}", self.inner.prefix)
+    }
+
+    /// Runs `call` under the store's timeout, mapping Redis errors.
+    async fn bounded<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        let r = match tokio::time::timeout(self.inner.timeout, call).await {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Timeout(self.inner.timeout.as_millis() as u64)),
+        };
+        if r.as_ref().is_err_and(StoreError::is_transient) {
+            self.inner.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// Applies the member's queued updates group by group until its queue is empty.
+    async fn lead(&self, member: &str, shard: &Mutex<HashMap<Box<str>, Vec<Queued>>>) {
+        loop {
+            let group = match shard.lock() {
+                Ok(mut q) => match q.get_mut(member) {
+                    Some(waiting) if !waiting.is_empty() => std::mem::take(waiting),
+                    _ => {
+                        q.remove(member);
+                        return;
+                    }
+                },
+                Err(_) => return,
+            };
+            let (mut jobs, dones): (Vec<Job>, Vec<_>) = group.into_iter().map(|q| (q.job, q.done)).unzip();
+            let result = self.bounded(self.write_group(member, &mut jobs)).await;
+            for done in dones {
+                let _ = done.send(result.clone());
+            }
+        }
+    }
+
+    /// Reads the member, runs `jobs` in order on the state (each on what the previous left,
+    /// an unchanged job's edits undone), and writes the result by compare-and-set, rerunning
+    /// the whole group on the current value after a conflict.
+    async fn write_group(&self, member: &str, jobs: &mut [Job]) -> Result<(), StoreError> {
+        let key = self.key(member);
+        let mut current = self.get(&key).await?;
+        let mut conn = self.conn.clone();
+        for _ in 0..MAX_ATTEMPTS {
+            let mut state = decode(member, &current)?;
+            let mut changed = false;
+            let mut ttl = None;
+            for job in jobs.iter_mut() {
+                let before = state.clone();
+                match job(&mut state)? {
+                    (true, t) => {
+                        changed = true;
+                        ttl = t;
+                    }
+                    (false, _) => state = before,
+                }
+            }
+            if !changed {
+                return Ok(());
+            }
+            let next = if state.is_empty() { Vec::new() } else { state.encode() };
+            let ttl = ttl.map_or(0, |t| t.as_millis().max(1) as u64);
+            let answer: Value = self
+                .inner
+                .cas
+                .key(&key)
+                .arg(&current[..])
+                .arg(&next[..])
+                .arg(ttl)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            match answer {
+                Value::Int(_) => {
+                    self.inner.stats.writes.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Value::BulkString(now) => {
+                    self.inner.stats.conflicts.fetch_add(1, Ordering::Relaxed);
+                    current = now;
+                }
+                other => {
+                    return Err(StoreError::Unavailable(format!(
+                        "Redis: unexpected answer from the compare-and-set script: {other:?}"
+                    )));
+                }
+            }
+        }
+        Err(StoreError::Unavailable(format!("member `{member}`: {MAX_ATTEMPTS} conflicting writes in a row; try again")))
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let mut conn = self.conn.clone();
+        let v: Option<Vec<u8>> = redis::cmd("GET").arg(key).query_async(&mut conn).await.map_err(unavailable)?;
+        Ok(v.unwrap_or_default())
+    }
+}
+
+/// A URL without its password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+fn unavailable(e: RedisError) -> StoreError {
+    StoreError::Unavailable(format!("Redis: {e}"))
+}
+
+fn decode(member: &str, bytes: &[u8]) -> Result<MemberState, StoreError> {
+    if bytes.is_empty() {
+        return Ok(MemberState::default());
+    }
+    MemberState::decode(bytes).map_err(|source| StoreError::Corrupt { member: member.to_string(), source })
+}
+
+impl Store for RedisStore {
+    async fn update<R, F>(&self, member: &str, mut f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut MemberState) -> Change<R> + Send + 'static,
+    {
+        let out: Arc<Mutex<Option<R>>> = Arc::new(Mutex::new(None));
+        let slot = out.clone();
+        let job: Job = Box::new(move |st| {
+            let c = f(st);
+            *slot.lock().map_err(|_| StoreError::Unavailable("update output lock poisoned".into()))? = Some(c.output);
+            Ok((c.changed, c.ttl))
+        });
+        let (done, written) = oneshot::channel();
+        let shard = &self.inner.queues[self.inner.hasher.hash_one(member) as usize % QUEUE_SHARDS];
+        let lead = {
+            let mut q = shard.lock().map_err(|_| StoreError::Unavailable("update queue lock poisoned".into()))?;
+            match q.get_mut(member) {
+                Some(waiting) => {
+                    waiting.push(Queued { job, done });
+                    false
+                }
+                None => {
+                    q.insert(member.into(), vec![Queued { job, done }]);
+                    true
+                }
+            }
+        };
+        if lead {
+            self.lead(member, shard).await;
+        }
+        let timeout = StoreError::Timeout(self.inner.timeout.as_millis() as u64);
+        // A leader's Redis calls are bounded; this bounds a follower's wait for its group.
+        match tokio::time::timeout(self.inner.timeout * 2, written).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => return Err(e),
+            Ok(Err(_)) => return Err(StoreError::Unavailable("the update was dropped".into())),
+            Err(_) => return Err(timeout),
+        }
+        let output = out.lock().ok().and_then(|mut o| o.take());
+        output.ok_or_else(|| StoreError::Unavailable("the update produced no output".into()))
+    }
+
+    async fn read(&self, member: &str) -> Result<MemberState, StoreError> {
+        let key = self.key(member);
+        self.bounded(async { decode(member, &self.get(&key).await?) }).await
+    }
+
+    async fn erase(&self, member: &str) -> Result<bool, StoreError> {
+        let key = self.key(member);
+        self.bounded(async {
+            let mut conn = self.conn.clone();
+            let n: i64 = redis::cmd("DEL").arg(&key).query_async(&mut conn).await.map_err(unavailable)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    /// Every write was acknowledged by Redis before its answer left; nothing is buffered here.
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.bounded(async {
+            let mut conn = self.conn.clone();
+            let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe.clone()
+    }
+
+    fn tracks_expiry(&self) -> bool {
+        true
+    }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        let s = &self.inner.stats;
+        vec![
+            ("pacekeeper_redis_writes_total", s.writes.load(Ordering::Relaxed)),
+            ("pacekeeper_redis_conflicts_total", s.conflicts.load(Ordering::Relaxed)),
+            ("pacekeeper_redis_errors_total", s.errors.load(Ordering::Relaxed)),
+        ]
+    }
+}
