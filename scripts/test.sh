@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 # The Redis suites start real redis-server processes.
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (needed by the test suite)…"
   SUDO=""

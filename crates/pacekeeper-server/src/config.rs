@@ -64,7 +64,12 @@ pub struct RedisSection {
 
 impl Default for RedisSection {
     fn default() -> RedisSection {
-        RedisSection { urls: vec!["redis://127.0.0.1:6379".into()], cluster: false, timeout_ms: 500, key_prefix: "pk:".into() }
+        RedisSection {
+            urls: vec!["redis://127.0.0.1:6379".into()],
+            cluster: false,
+            timeout_ms: 500,
+            key_prefix: "pk:".into(),
+        }
     }
 }
 

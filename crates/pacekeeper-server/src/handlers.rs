@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use pacekeeper_engine::{
-    Decision, MemberState, Policy, DecideRequest, Event, MemberUpdate, RequestError, apply_event, decide as engine_decide, field_at_fault,
-    grant_credits, lift as engine_lift, member_view, update_member as engine_update, validate_event,
-    verify as engine_verify,
+    DecideRequest, Decision, Event, MemberState, MemberUpdate, Policy, RequestError, apply_event,
+    decide as engine_decide, field_at_fault, grant_credits, lift as engine_lift, member_view,
+    update_member as engine_update, validate_event, verify as engine_verify,
 };
 use pacekeeper_store::{Change, MAX_MEMBER_ID, Store, StoreError};
 use serde::Deserialize;

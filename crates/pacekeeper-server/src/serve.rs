@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use pacekeeper_engine::Policy;
 use pacekeeper_store::{AnyStore, Durability, EmbeddedConfig, EmbeddedStore, RedisConfig, RedisStore, Store};
-use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config::{Config, ConfigError, DurabilityName, FailMode, StoreName};
 use crate::{AppState, app};
@@ -98,7 +98,11 @@ impl Server {
             s.policy().name,
             s.policy_source,
             s.store.describe(),
-            if s.fail_open { " — fail-open (decisions are allowed unchecked while the store is unreachable)" } else { "" },
+            if s.fail_open {
+                " — fail-open (decisions are allowed unchecked while the store is unreachable)"
+            } else {
+                ""
+            },
             if s.trust_client_time { " — trusting client `at`" } else { "" }
         )
     }

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 pub use any::AnyStore;
 pub use embedded::{Durability, EmbeddedConfig, EmbeddedStore};
-pub use redis_store::{RedisConfig, RedisStore};
 use pacekeeper_engine::{MemberState, StateError};
+pub use redis_store::{RedisConfig, RedisStore};
 
 /// What an update closure returns: its output, and whether the state changed.
 #[derive(Debug)]

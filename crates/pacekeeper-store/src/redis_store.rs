@@ -18,8 +18,8 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pacekeeper_engine::MemberState;
@@ -60,6 +60,9 @@ const QUEUE_SHARDS: usize = 64;
 /// long the result matters), and keeps its own output for its caller.
 type Job = Box<dyn FnMut(&mut MemberState) -> Result<(bool, Option<Duration>), StoreError> + Send>;
 
+/// Members hashed here, with their waiting updates.
+type QueueShard = Mutex<HashMap<Box<str>, Vec<Queued>>>;
+
 /// A queued update and where to report that it is written.
 struct Queued {
     job: Job,
@@ -82,7 +85,12 @@ pub struct RedisConfig {
 impl RedisConfig {
     /// One server at `url`, a 500 ms timeout, keys prefixed `pk:`.
     pub fn new(url: impl Into<String>) -> RedisConfig {
-        RedisConfig { urls: vec![url.into()], cluster: false, timeout: Duration::from_millis(500), key_prefix: "pk:".into() }
+        RedisConfig {
+            urls: vec![url.into()],
+            cluster: false,
+            timeout: Duration::from_millis(500),
+            key_prefix: "pk:".into(),
+        }
     }
 }
 
@@ -107,7 +115,7 @@ struct Inner {
     /// compare-and-set, then takes the next group. So a process has at most one write per
     /// member in flight (conflicts come only from other processes), and a hot member costs
     /// two round trips per group, not per request.
-    queues: Box<[Mutex<HashMap<Box<str>, Vec<Queued>>>]>,
+    queues: Box<[QueueShard]>,
     hasher: RandomState,
     cas: Script,
     prefix: String,
@@ -227,7 +235,7 @@ impl RedisStore {
     }
 
     /// Applies the member's queued updates group by group until its queue is empty.
-    async fn lead(&self, member: &str, shard: &Mutex<HashMap<Box<str>, Vec<Queued>>>) {
+    async fn lead(&self, member: &str, shard: &QueueShard) {
         loop {
             let group = match shard.lock() {
                 Ok(mut q) => match q.get_mut(member) {
@@ -299,7 +307,9 @@ impl RedisStore {
                 }
             }
         }
-        Err(StoreError::Unavailable(format!("member `{member}`: {MAX_ATTEMPTS} conflicting writes in a row; try again")))
+        Err(StoreError::Unavailable(format!(
+            "member `{member}`: {MAX_ATTEMPTS} conflicting writes in a row; try again"
+        )))
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {

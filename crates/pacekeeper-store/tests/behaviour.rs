@@ -198,7 +198,11 @@ async fn two_redis_stores_on_one_cluster_admit_exactly_the_amount_together() {
     for i in 0..400 {
         let (a, b, policy) = (a.clone(), b.clone(), policy.clone());
         tasks.push(tokio::spawn(async move {
-            if i % 2 == 0 { decide_via(&a, &policy, view("hot")).await } else { decide_via(&b, &policy, view("hot")).await }
+            if i % 2 == 0 {
+                decide_via(&a, &policy, view("hot")).await
+            } else {
+                decide_via(&b, &policy, view("hot")).await
+            }
         }));
     }
     let mut allowed = 0;

@@ -88,8 +88,12 @@ impl RedisServer {
             .arg("--dir")
             .arg(self.dir.path());
         if self.cluster {
-            cmd.args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
-                .args(["--cluster-node-timeout", "1000", "--cluster-require-full-coverage", "no"]);
+            cmd.args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]).args([
+                "--cluster-node-timeout",
+                "1000",
+                "--cluster-require-full-coverage",
+                "no",
+            ]);
         }
         let child = cmd
             .stdin(Stdio::null())

@@ -1,0 +1,157 @@
+//! `pacekeeper serve` on a real Redis and a real 3-master Redis Cluster, started by the tests
+//! on spare loopback ports: exactness across two server processes, Redis stopped mid-run in
+//! both fail modes, and a cluster node killed and restarted. Every test bounds its requests
+//! and stops its processes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use pacekeeper_testkit::{RedisCluster, RedisServer};
+use serde_json::{Value, json};
+
+mod common;
+
+use common::{AT, Server, client, decide, used};
+
+/// Decisions per member.
+type Tally = HashMap<String, u64>;
+
+fn view(member: &str) -> Value {
+    json!({"member": member, "action": "profile_view", "at": AT})
+}
+
+/// Serve flags for a cluster.
+fn on_cluster(cluster: &RedisCluster) -> Vec<String> {
+    vec!["--trust-client-time".into(), "--redis".into(), cluster.urls().join(","), "--redis-cluster".into()]
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Polls until `member` can be decided again (a dry run answers 200), for a store coming back.
+async fn wait_until_served(c: &reqwest::Client, base: &str, member: &str) {
+    for _ in 0..200 {
+        let dry = json!({"member": member, "action": "profile_view", "at": AT, "dry_run": true});
+        if let Ok((200, _)) = decide(c, base, dry).await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{member} was not served again within 10 s of the store coming back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_on_one_cluster_admit_exactly_the_amount() {
+    let cluster = RedisCluster::start(3);
+    let dir = tempfile::tempdir().unwrap();
+    let flags = on_cluster(&cluster);
+    let a = Server::start(dir.path(), &args(&flags), &[]);
+    let b = Server::start(dir.path(), &args(&flags), &[]);
+    let c = client();
+    let allowed = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        let (c, allowed) = (c.clone(), allowed.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..6 {
+                let (status, body) = decide(&c, &base, view("hot")).await.unwrap();
+                assert!(status == 200 || status == 429, "{status}: {body}");
+                if status == 200 {
+                    allowed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(allowed.load(Ordering::Relaxed), 150, "384 requests through two servers, a daily amount of 150");
+    assert_eq!(used(&c, &a.base, "hot", "daily_profile_views").await, 150);
+    assert_eq!(used(&c, &b.base, "hot", "daily_profile_views").await, 150);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_stopped_mid_run_gets_the_fail_mode_and_decisions_are_right_once_it_is_back() {
+    let mut redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = redis.url();
+    let closed = Server::start(dir.path(), &["--trust-client-time", "--redis", &url], &[]);
+    let open = Server::start(dir.path(), &["--trust-client-time", "--redis", &url, "--fail-mode", "open"], &[]);
+    let c = client();
+    for _ in 0..3 {
+        assert_eq!(decide(&c, &closed.base, view("ada")).await.unwrap().0, 200);
+    }
+    redis.kill();
+
+    // Closed: 503 problem+json naming the store; the request ends (the client would give up
+    // after 20 s, far beyond the 500 ms store timeout).
+    let r = c.post(format!("{}/v1/decide", closed.base)).json(&view("ada")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let body: Value = r.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("store"), "{body}");
+    let ready = c.get(format!("{}/readyz", closed.base)).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "not ready while Redis is down");
+
+    // Open: allowed, and flagged in the answer and in the metrics.
+    let (status, body) = decide(&c, &open.base, view("ada")).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["allowed"], true);
+    assert_eq!(body["reason"], "store_unavailable", "{body}");
+    let metrics = c.get(format!("{}/metrics", open.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.lines().any(|l| l.starts_with("pacekeeper_fail_open_total ") && !l.ends_with(" 0")), "{metrics}");
+
+    redis.restart();
+    wait_until_served(&c, &closed.base, "ada").await;
+    assert_eq!(used(&c, &closed.base, "ada", "daily_profile_views").await, 3, "the three answered decisions survived");
+    let (status, body) = decide(&c, &closed.base, view("ada")).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    wait_until_served(&c, &open.base, "ada").await;
+    assert_eq!(used(&c, &open.base, "ada", "daily_profile_views").await, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cluster_node_restarted_loses_no_answered_decision() {
+    let mut cluster = RedisCluster::start(3);
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &args(&on_cluster(&cluster)), &[]);
+    let c = client();
+    let members: Vec<String> = (0..30).map(|i| format!("m{i}")).collect();
+    let mut answered = Tally::new();
+    let mut refused = Tally::new();
+    let round = async |answered: &mut Tally, refused: &mut Tally| {
+        for m in &members {
+            match decide(&c, &server.base, view(m)).await.unwrap() {
+                (200, _) => *answered.entry(m.clone()).or_default() += 1,
+                (503, _) => *refused.entry(m.clone()).or_default() += 1,
+                (s, body) => panic!("{m}: {s} {body}"),
+            }
+        }
+    };
+    round(&mut answered, &mut refused).await;
+    assert_eq!(answered.values().sum::<u64>(), 30, "all served before the restart: {refused:?}");
+
+    let victim = cluster.owner_of("pk:{m0}");
+    cluster.node(victim).kill();
+    round(&mut answered, &mut refused).await;
+    assert!(refused.contains_key("m0"), "m0's node is down, so m0 is refused (fail closed)");
+    assert!(answered.values().sum::<u64>() > 30, "members on the other nodes are still served");
+
+    cluster.node(victim).restart();
+    cluster.wait_ok();
+    for m in &members {
+        wait_until_served(&c, &server.base, m).await;
+    }
+    round(&mut answered, &mut refused).await;
+    for m in &members {
+        let n = used(&c, &server.base, m, "daily_profile_views").await;
+        let (ok, failed) = (answered[m], refused.get(m).copied().unwrap_or(0));
+        // Every answered decision is counted; a refused one may have been written before
+        // its answer was lost, never more than that.
+        assert!(ok <= n && n <= ok + failed, "{m}: {n} counted, {ok} answered, {failed} refused");
+    }
+}
