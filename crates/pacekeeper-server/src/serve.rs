@@ -191,6 +191,7 @@ fn open_store(config: &Config) -> Result<AnyStore, ServeError> {
                 cluster: r.cluster,
                 timeout: Duration::from_millis(r.timeout_ms.max(1)),
                 key_prefix: r.key_prefix.clone(),
+                cache_members: config.cache_members,
             })?)
         }
     })

@@ -80,16 +80,20 @@ pub struct RedisConfig {
     pub timeout: Duration,
     /// Prefix of every key.
     pub key_prefix: String,
+    /// How many members' last written values this process remembers, to skip the read
+    /// before a write (0: always read).
+    pub cache_members: usize,
 }
 
 impl RedisConfig {
-    /// One server at `url`, a 500 ms timeout, keys prefixed `pk:`.
+    /// One server at `url`, a 500 ms timeout, keys prefixed `pk:`, 100,000 remembered values.
     pub fn new(url: impl Into<String>) -> RedisConfig {
         RedisConfig {
             urls: vec![url.into()],
             cluster: false,
             timeout: Duration::from_millis(500),
             key_prefix: "pk:".into(),
+            cache_members: 100_000,
         }
     }
 }
@@ -117,6 +121,8 @@ struct Inner {
     /// two round trips per group, not per request.
     queues: Box<[QueueShard]>,
     hasher: RandomState,
+    /// What this process last wrote per member (bounded).
+    known: Known,
     cas: Script,
     prefix: String,
     timeout: Duration,
@@ -208,6 +214,7 @@ impl RedisStore {
             inner: Arc::new(Inner {
                 queues: (0..QUEUE_SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
                 hasher: RandomState::new(),
+                known: Known::new(config.cache_members),
                 cas: Script::new(CAS),
                 prefix: config.key_prefix,
                 timeout: t,
@@ -258,9 +265,25 @@ impl RedisStore {
     /// Reads the member, runs `jobs` in order on the state (each on what the previous left,
     /// an unchanged job's edits undone), and writes the result by compare-and-set, rerunning
     /// the whole group on the current value after a conflict.
+    ///
+    /// The value this process last wrote for the member stands in for the read: when another
+    /// process wrote since, the compare-and-set fails and hands back the current value, so a
+    /// stale copy costs one extra round trip and never a wrong count. An answer that writes
+    /// nothing (a dry run) is not checked by a compare-and-set, so it is re-read first.
     async fn write_group(&self, member: &str, jobs: &mut [Job]) -> Result<(), StoreError> {
+        let r = self.write_group_once(member, jobs).await;
+        if r.is_err() {
+            self.inner.known.forget(member);
+        }
+        r
+    }
+
+    async fn write_group_once(&self, member: &str, jobs: &mut [Job]) -> Result<(), StoreError> {
         let key = self.key(member);
-        let mut current = self.get(&key).await?;
+        let (mut current, mut fresh) = match self.inner.known.get(member) {
+            Some(bytes) => (bytes, false),
+            None => (self.get(&key).await?, true),
+        };
         let mut conn = self.conn.clone();
         for _ in 0..MAX_ATTEMPTS {
             let mut state = decode(member, &current)?;
@@ -277,7 +300,16 @@ impl RedisStore {
                 }
             }
             if !changed {
-                return Ok(());
+                if fresh {
+                    return Ok(());
+                }
+                let now = self.get(&key).await?;
+                fresh = true;
+                if now == current {
+                    return Ok(());
+                }
+                current = now;
+                continue;
             }
             let next = if state.is_empty() { Vec::new() } else { state.encode() };
             let ttl = ttl.map_or(0, |t| t.as_millis().max(1) as u64);
@@ -294,11 +326,13 @@ impl RedisStore {
             match answer {
                 Value::Int(_) => {
                     self.inner.stats.writes.fetch_add(1, Ordering::Relaxed);
+                    self.inner.known.put(member, next);
                     return Ok(());
                 }
                 Value::BulkString(now) => {
                     self.inner.stats.conflicts.fetch_add(1, Ordering::Relaxed);
                     current = now;
+                    fresh = true;
                 }
                 other => {
                     return Err(StoreError::Unavailable(format!(
@@ -316,6 +350,57 @@ impl RedisStore {
         let mut conn = self.conn.clone();
         let v: Option<Vec<u8>> = redis::cmd("GET").arg(key).query_async(&mut conn).await.map_err(unavailable)?;
         Ok(v.unwrap_or_default())
+    }
+}
+
+/// Members' last written values, sharded, at most `per_shard` in each shard (an arbitrary
+/// one makes room). A hint only: every write is checked by compare-and-set.
+struct Known {
+    shards: Box<[Mutex<HashMap<Box<str>, Vec<u8>>>]>,
+    hasher: RandomState,
+    per_shard: usize,
+}
+
+impl Known {
+    fn new(members: usize) -> Known {
+        Known {
+            shards: (0..QUEUE_SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            hasher: RandomState::new(),
+            per_shard: members.div_ceil(QUEUE_SHARDS),
+        }
+    }
+
+    fn shard(&self, member: &str) -> Option<std::sync::MutexGuard<'_, HashMap<Box<str>, Vec<u8>>>> {
+        self.shards[self.hasher.hash_one(member) as usize % QUEUE_SHARDS].lock().ok()
+    }
+
+    fn get(&self, member: &str) -> Option<Vec<u8>> {
+        self.shard(member)?.get(member).cloned()
+    }
+
+    fn put(&self, member: &str, value: Vec<u8>) {
+        if self.per_shard == 0 {
+            return;
+        }
+        if let Some(mut m) = self.shard(member) {
+            if let Some(v) = m.get_mut(member) {
+                *v = value;
+                return;
+            }
+            if m.len() >= self.per_shard {
+                let victim = m.keys().next().cloned();
+                if let Some(k) = victim {
+                    m.remove(&k);
+                }
+            }
+            m.insert(member.into(), value);
+        }
+    }
+
+    fn forget(&self, member: &str) {
+        if let Some(mut m) = self.shard(member) {
+            m.remove(member);
+        }
     }
 }
 
@@ -388,6 +473,7 @@ impl Store for RedisStore {
 
     async fn erase(&self, member: &str) -> Result<bool, StoreError> {
         let key = self.key(member);
+        self.inner.known.forget(member);
         self.bounded(async {
             let mut conn = self.conn.clone();
             let n: i64 = redis::cmd("DEL").arg(&key).query_async(&mut conn).await.map_err(unavailable)?;

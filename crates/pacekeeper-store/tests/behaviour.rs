@@ -243,3 +243,29 @@ async fn a_stopped_redis_fails_within_the_timeout_and_serves_again_once_back() {
     assert!(decide_via(&store, &policy, view("ada")).await);
     assert_eq!(used(&store, &policy, "ada").await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_value_remembered_by_one_process_never_hides_another_process_write() {
+    let (a, server) = redis_single();
+    let b = RedisStore::open(RedisConfig::new(server.url())).unwrap();
+    let policy = Arc::new(Policy::preset("linkedin").unwrap());
+    assert!(decide_via(&a, &policy, view("ada")).await, "a writes and remembers ada");
+    for _ in 0..3 {
+        assert!(decide_via(&b, &policy, view("ada")).await);
+    }
+    // A dry run on `a` writes nothing, so no compare-and-set checks it: it must re-read.
+    let p = policy.clone();
+    let seen = a
+        .update("ada", move |st| {
+            let d = decide(&p, st, &DecideRequest { dry_run: true, ..view("ada") }, now()).unwrap();
+            Change::new(d.limits.iter().find(|l| &*l.name == "daily_profile_views").unwrap().used, false)
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen, 4, "the dry run sees b's three writes");
+    // A real write on `a` starts from the stale value, loses the compare-and-set, and reruns.
+    assert!(decide_via(&a, &policy, view("ada")).await);
+    assert_eq!(used(&b, &policy, "ada").await, 5);
+    let conflicts = a.counters().into_iter().find(|(n, _)| n.ends_with("conflicts_total")).unwrap().1;
+    assert_eq!(conflicts, 1, "one stale value, one conflict");
+}
