@@ -19,10 +19,10 @@ pub enum ServeError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The policy does not load.
-    #[error("{0}")]
+    #[error(transparent)]
     Policy(#[from] pacekeeper_engine::LoadError),
     /// The store does not open.
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] pacekeeper_store::StoreError),
     /// `--listen` is not an address.
     #[error("--listen `{0}` is not an address; write e.g. 127.0.0.1:7300 or [::1]:7300")]

@@ -26,7 +26,7 @@ use pacekeeper_engine::MemberState;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisError, RedisFuture, Script, Value};
+use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Script, Value};
 use tokio::sync::oneshot;
 
 use crate::{Change, Store, StoreError};
@@ -170,7 +170,15 @@ impl RedisStore {
     /// opens even while Redis is down (and reports not ready until it is back). Must be called
     /// inside a Tokio runtime.
     pub fn open(config: RedisConfig) -> Result<RedisStore, StoreError> {
-        let bad = |e: RedisError| StoreError::Unavailable(format!("bad Redis address: {e}"));
+        let bad = |e: RedisError| StoreError::Unavailable(format!("cannot set up the Redis client: {e}"));
+        for url in &config.urls {
+            if let Err(e) = url.as_str().into_connection_info() {
+                return Err(StoreError::Unavailable(format!(
+                    "redis.urls (--redis): `{}` is not a Redis URL ({e}); write redis://host:port",
+                    redact(url)
+                )));
+            }
+        }
         if config.urls.is_empty() {
             return Err(StoreError::Unavailable("no Redis URL given: set redis.urls".into()));
         }
