@@ -155,3 +155,25 @@ async fn a_cluster_node_restarted_loses_no_answered_decision() {
         assert!(ok <= n && n <= ok + failed, "{m}: {n} counted, {ok} answered, {failed} refused");
     }
 }
+
+#[test]
+fn bad_redis_settings_are_refused_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pacekeeper"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data", dir.path().to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} started");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = run(&["--redis", "not-a-url"]);
+    assert!(err.contains("redis.urls (--redis): `not-a-url` is not a Redis URL"), "{err}");
+    let err = run(&["--redis", "redis://127.0.0.1:1,redis://127.0.0.1:2"]);
+    assert!(err.contains("set redis.cluster = true"), "{err}");
+    let config = dir.path().join("pacekeeper.toml");
+    std::fs::write(&config, "store = \"redis\"\n[redis]\nurls = [\"redis://127.0.0.1:1\"]\ntimeot_ms = 5\n").unwrap();
+    let err = run(&["--config", config.to_str().unwrap()]);
+    assert!(err.contains("pacekeeper.toml:4:1") && err.contains("unknown field `timeot_ms`"), "{err}");
+}
