@@ -9,12 +9,67 @@ use std::time::Duration;
 use axum::body::{Body, to_bytes};
 use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
-use pacekeeper_engine::Policy;
+use pacekeeper_engine::{MemberState, Policy};
 use pacekeeper_server::{AppState, app};
-use pacekeeper_store::{Durability, EmbeddedConfig, EmbeddedStore};
+use pacekeeper_store::{Change, Durability, EmbeddedConfig, EmbeddedStore, Store, StoreError};
 use tower::ServiceExt;
 
 const MEMBERS: u64 = 100_000;
+
+/// Member states in a plain map: the handler's own cost, without a real store.
+#[derive(Clone, Default)]
+struct MapStore(Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>>);
+
+impl Store for MapStore {
+    async fn update<R, F>(&self, member: &str, mut f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut MemberState) -> Change<R> + Send + 'static,
+    {
+        let mut map = self.0.lock().unwrap();
+        let mut st = map.get(member).map(|b| MemberState::decode(b).unwrap()).unwrap_or_default();
+        let c = f(&mut st);
+        if c.changed {
+            map.insert(member.to_string(), st.encode());
+        }
+        Ok(c.output)
+    }
+    async fn read(&self, member: &str) -> Result<MemberState, StoreError> {
+        Ok(self.0.lock().unwrap().get(member).map(|b| MemberState::decode(b).unwrap()).unwrap_or_default())
+    }
+    async fn erase(&self, member: &str) -> Result<bool, StoreError> {
+        Ok(self.0.lock().unwrap().remove(member).is_some())
+    }
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn ready(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        "a map".into()
+    }
+}
+
+fn map_store(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let state = Arc::new(AppState::new(MapStore::default(), Policy::preset("linkedin").unwrap(), "linkedin"));
+    let router = app(state);
+    let mut i: u64 = 0;
+    c.bench_function("POST /v1/decide in-process, in-memory map store, 100,000 members", |b| {
+        b.to_async(&rt).iter(|| {
+            i = (i + 61_803) % MEMBERS;
+            let body = format!(r#"{{"member":"m{i}","action":"invite"}}"#);
+            let req =
+                Request::post("/v1/decide").header("content-type", "application/json").body(Body::from(body)).unwrap();
+            let router = router.clone();
+            async move {
+                let res = router.oneshot(req).await.unwrap();
+                to_bytes(res.into_body(), usize::MAX).await.unwrap()
+            }
+        })
+    });
+}
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -57,6 +112,6 @@ fn bench(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
-    targets = bench
+    targets = map_store, bench
 }
 criterion_main!(benches);

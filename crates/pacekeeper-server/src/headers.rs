@@ -1,12 +1,13 @@
 //! `RateLimit-Policy`, `RateLimit`, the `X-RateLimit-*` trio and `Retry-After`
 //! (draft-ietf-httpapi-ratelimit-headers; seed 002 for the `X-` trio).
 
+use std::fmt::Write;
+
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use pacekeeper_engine::{Decision, LimitStatus};
 
-/// A structured-field string: printable ASCII, with `"` and `\` escaped.
-fn sf_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+/// Appends `s` as a structured-field string: printable ASCII, with `"` and `\` escaped.
+fn push_sf_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -19,13 +20,18 @@ fn sf_string(s: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
-fn put(h: &mut HeaderMap, name: &'static str, value: String) {
-    if let Ok(v) = HeaderValue::from_str(&value) {
+/// Sets header `name` to `value` (always valid: built from printable ASCII).
+fn put(h: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
         h.insert(HeaderName::from_static(name), v);
     }
+}
+
+/// Sets header `name` to a number.
+fn put_number(h: &mut HeaderMap, name: &'static str, value: u64) {
+    h.insert(HeaderName::from_static(name), HeaderValue::from(value));
 }
 
 /// Seconds until the binding limit frees up: for a denial by that limit, the time until the
@@ -37,31 +43,38 @@ fn reset_seconds(d: &Decision, l: &LimitStatus) -> u64 {
     }
 }
 
-/// The headers every `/v1/decide` answer carries.
+/// The headers every `/v1/decide` answer carries. One buffer serves every structured
+/// field: this runs for every decision.
 pub fn rate_limit_headers(d: &Decision) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    let policies: Vec<String> = d
-        .limits
-        .iter()
-        .map(|l| match l.window {
-            Some(w) => format!("{};q={};w={w}", sf_string(&l.name), l.amount),
-            None => format!("{};q={}", sf_string(&l.name), l.amount),
-        })
-        .collect();
-    if !policies.is_empty() {
-        put(&mut h, "ratelimit-policy", policies.join(", "));
+    let mut h = HeaderMap::with_capacity(8);
+    let mut buf = String::with_capacity(32 * d.limits.len() + 32);
+    for (i, l) in d.limits.iter().enumerate() {
+        if i > 0 {
+            buf.push_str(", ");
+        }
+        push_sf_string(&mut buf, &l.name);
+        let _ = write!(buf, ";q={}", l.amount);
+        if let Some(w) = l.window {
+            let _ = write!(buf, ";w={w}");
+        }
+    }
+    if !buf.is_empty() {
+        put(&mut h, "ratelimit-policy", &buf);
     }
     if let Some(l) = d.tightest() {
         let t = reset_seconds(d, l);
-        put(&mut h, "ratelimit", format!("{};r={};t={t}", sf_string(&l.name), l.remaining));
-        put(&mut h, "x-ratelimit-limit", l.amount.to_string());
-        put(&mut h, "x-ratelimit-remaining", l.remaining.to_string());
-        put(&mut h, "x-ratelimit-reset", t.to_string());
+        buf.clear();
+        push_sf_string(&mut buf, &l.name);
+        let _ = write!(buf, ";r={};t={t}", l.remaining);
+        put(&mut h, "ratelimit", &buf);
+        put_number(&mut h, "x-ratelimit-limit", l.amount);
+        put_number(&mut h, "x-ratelimit-remaining", l.remaining);
+        put_number(&mut h, "x-ratelimit-reset", t);
     }
     if d.status() == 429
         && let Some(r) = d.retry_after
     {
-        put(&mut h, "retry-after", r.to_string());
+        put_number(&mut h, "retry-after", r);
     }
     h
 }
@@ -69,6 +82,12 @@ pub fn rate_limit_headers(d: &Decision) -> HeaderMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sf_string(s: &str) -> String {
+        let mut out = String::new();
+        push_sf_string(&mut out, s);
+        out
+    }
 
     #[test]
     fn structured_strings_escape_quotes_and_backslashes() {
