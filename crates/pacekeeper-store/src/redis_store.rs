@@ -361,10 +361,13 @@ impl RedisStore {
     }
 }
 
+/// Member id to the value last written for it.
+type KnownShard = HashMap<Box<str>, Vec<u8>>;
+
 /// Members' last written values, sharded, at most `per_shard` in each shard (an arbitrary
 /// one makes room). A hint only: every write is checked by compare-and-set.
 struct Known {
-    shards: Box<[Mutex<HashMap<Box<str>, Vec<u8>>>]>,
+    shards: Box<[Mutex<KnownShard>]>,
     hasher: RandomState,
     per_shard: usize,
 }
@@ -378,7 +381,7 @@ impl Known {
         }
     }
 
-    fn shard(&self, member: &str) -> Option<std::sync::MutexGuard<'_, HashMap<Box<str>, Vec<u8>>>> {
+    fn shard(&self, member: &str) -> Option<std::sync::MutexGuard<'_, KnownShard>> {
         self.shards[self.hasher.hash_one(member) as usize % QUEUE_SHARDS].lock().ok()
     }
 
