@@ -101,7 +101,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// One line for the start-up banner.
     fn describe(&self) -> String;
 
-    /// Whether the store uses [`Change::expires_at`]. When it does not, callers skip
+    /// Whether the store uses [`Change::ttl`]. When it does not, callers skip
     /// computing it on every write.
     fn tracks_expiry(&self) -> bool {
         false
