@@ -330,7 +330,7 @@ impl RedisStore {
                 .arg(ttl)
                 .invoke_async(&mut conn)
                 .await
-                .map_err(unavailable)?;
+                .map_err(|e| self.redis_error(e))?;
             match answer {
                 Value::Int(_) => {
                     self.inner.stats.writes.fetch_add(1, Ordering::Relaxed);
@@ -354,9 +354,19 @@ impl RedisStore {
         )))
     }
 
+    /// A Redis error as the store reports it: a timeout as [`StoreError::Timeout`].
+    fn redis_error(&self, e: RedisError) -> StoreError {
+        if e.is_timeout() {
+            StoreError::Timeout(self.inner.timeout.as_millis() as u64)
+        } else {
+            StoreError::Unavailable(format!("Redis: {e}"))
+        }
+    }
+
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         let mut conn = self.conn.clone();
-        let v: Option<Vec<u8>> = redis::cmd("GET").arg(key).query_async(&mut conn).await.map_err(unavailable)?;
+        let v: Option<Vec<u8>> =
+            redis::cmd("GET").arg(key).query_async(&mut conn).await.map_err(|e| self.redis_error(e))?;
         Ok(v.unwrap_or_default())
     }
 }
@@ -423,10 +433,6 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn unavailable(e: RedisError) -> StoreError {
-    StoreError::Unavailable(format!("Redis: {e}"))
-}
-
 fn decode(member: &str, bytes: &[u8]) -> Result<MemberState, StoreError> {
     if bytes.is_empty() {
         return Ok(MemberState::default());
@@ -487,7 +493,7 @@ impl Store for RedisStore {
         self.inner.known.forget(member);
         self.bounded(async {
             let mut conn = self.conn.clone();
-            let n: i64 = redis::cmd("DEL").arg(&key).query_async(&mut conn).await.map_err(unavailable)?;
+            let n: i64 = redis::cmd("DEL").arg(&key).query_async(&mut conn).await.map_err(|e| self.redis_error(e))?;
             Ok(n > 0)
         })
         .await
@@ -501,7 +507,7 @@ impl Store for RedisStore {
     async fn ready(&self) -> Result<(), StoreError> {
         self.bounded(async {
             let mut conn = self.conn.clone();
-            let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(unavailable)?;
+            let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(|e| self.redis_error(e))?;
             Ok(())
         })
         .await

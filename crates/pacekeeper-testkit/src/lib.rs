@@ -137,6 +137,13 @@ impl RedisServer {
         std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
     }
 
+    /// Sends a signal (`"STOP"`, `"CONT"`, …) to the process, e.g. to freeze it.
+    pub fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().map(Child::id).expect("the server is not running");
+        let ok = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().is_ok_and(|s| s.success());
+        assert!(ok, "kill -{sig} {pid}");
+    }
+
     /// `kill -9`: no goodbye, no final save.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

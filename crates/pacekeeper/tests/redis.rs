@@ -177,3 +177,24 @@ fn bad_redis_settings_are_refused_naming_the_setting() {
     let err = run(&["--config", config.to_str().unwrap()]);
     assert!(err.contains("pacekeeper.toml:4:1") && err.contains("unknown field `timeot_ms`"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_frozen_redis_times_out_instead_of_hanging() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--trust-client-time", "--redis", &redis.url()], &[]);
+    let c = client();
+    assert_eq!(decide(&c, &server.base, view("ada")).await.unwrap().0, 200);
+    // Frozen, Redis accepts nothing and answers nothing: only the store's timeout ends the call.
+    redis.signal("STOP");
+    let (status, body) = decide(&c, &server.base, view("ada")).await.unwrap();
+    redis.signal("CONT");
+    assert_eq!(status, 503, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("did not answer within 500 ms"), "{body}");
+    wait_until_served(&c, &server.base, "ada").await;
+    let (status, body) = decide(&c, &server.base, view("ada")).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    // The frozen call's write may have landed after its 503 (Redis ran it when thawed).
+    let n = used(&c, &server.base, "ada", "daily_profile_views").await;
+    assert!((2..=3).contains(&n), "{n}");
+}
