@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
@@ -443,8 +443,9 @@ impl Store for EmbeddedStore {
         let (output, pending) = {
             // A std mutex, not a tokio one: nothing awaits while it is held, and the work
             // under it (a cache lookup, the engine, queueing the write) takes microseconds.
-            let mut shard =
-                self.shard(member).lock().map_err(|_| StoreError::Unavailable("cache lock poisoned".into()))?;
+            // A closure that panics leaves the map as it was (the entry changes only after the
+            // closure returns), so a poisoned lock is safe to take over.
+            let mut shard = self.shard(member).lock().unwrap_or_else(PoisonError::into_inner);
             if shard.contains_key(member) {
                 self.inner.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
             } else {
@@ -472,7 +473,7 @@ impl Store for EmbeddedStore {
 
     async fn read(&self, member: &str) -> Result<MemberState, StoreError> {
         self.check()?;
-        let shard = self.shard(member).lock().map_err(|_| StoreError::Unavailable("cache lock poisoned".into()))?;
+        let shard = self.shard(member).lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(e) = shard.get(member) {
             self.inner.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
             return e.state(member);
@@ -484,8 +485,7 @@ impl Store for EmbeddedStore {
     async fn erase(&self, member: &str) -> Result<bool, StoreError> {
         self.check()?;
         let (existed, pending) = {
-            let mut shard =
-                self.shard(member).lock().map_err(|_| StoreError::Unavailable("cache lock poisoned".into()))?;
+            let mut shard = self.shard(member).lock().unwrap_or_else(PoisonError::into_inner);
             let existed = match shard.remove(member) {
                 Some(e) => !e.bytes.is_empty(),
                 None => self

@@ -63,6 +63,22 @@ type Job = Box<dyn FnMut(&mut MemberState) -> Result<(bool, Option<Duration>), S
 /// Members hashed here, with their waiting updates.
 type QueueShard = Mutex<HashMap<Box<str>, Vec<Queued>>>;
 
+/// Clears a member's queue if its leader stops before emptying it (an update panicked), so
+/// the updates queued behind it fail at once and the next caller leads afresh.
+struct Leading<'a> {
+    shard: &'a QueueShard,
+    member: &'a str,
+    finished: bool,
+}
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(self.member);
+        }
+    }
+}
+
 /// A queued update and where to report that it is written.
 struct Queued {
     job: Job,
@@ -249,18 +265,25 @@ impl RedisStore {
         r
     }
 
+    fn queue_shard(&self, member: &str) -> &QueueShard {
+        &self.inner.queues[self.inner.hasher.hash_one(member) as usize % QUEUE_SHARDS]
+    }
+
     /// Applies the member's queued updates group by group until its queue is empty.
-    async fn lead(&self, member: &str, shard: &QueueShard) {
+    async fn lead(&self, member: &str) {
+        let shard = self.queue_shard(member);
+        let mut leading = Leading { shard, member, finished: false };
         loop {
-            let group = match shard.lock() {
-                Ok(mut q) => match q.get_mut(member) {
+            let group = {
+                let mut q = shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                match q.get_mut(member) {
                     Some(waiting) if !waiting.is_empty() => std::mem::take(waiting),
                     _ => {
                         q.remove(member);
+                        leading.finished = true;
                         return;
                     }
-                },
-                Err(_) => return,
+                }
             };
             let (mut jobs, dones): (Vec<Job>, Vec<_>) = group.into_iter().map(|q| (q.job, q.done)).unzip();
             let result = self.bounded(self.write_group(member, &mut jobs)).await;
@@ -454,7 +477,7 @@ impl Store for RedisStore {
             Ok((c.changed, c.ttl))
         });
         let (done, written) = oneshot::channel();
-        let shard = &self.inner.queues[self.inner.hasher.hash_one(member) as usize % QUEUE_SHARDS];
+        let shard = self.queue_shard(member);
         let lead = {
             let mut q = shard.lock().map_err(|_| StoreError::Unavailable("update queue lock poisoned".into()))?;
             match q.get_mut(member) {
@@ -469,7 +492,10 @@ impl Store for RedisStore {
             }
         };
         if lead {
-            self.lead(member, shard).await;
+            // The leader runs on its own task: if this caller's future is dropped (its client
+            // went away), the updates queued behind it still get written and answered.
+            let (store, member) = (self.clone(), Box::<str>::from(member));
+            tokio::spawn(async move { store.lead(&member).await });
         }
         let timeout = StoreError::Timeout(self.inner.timeout.as_millis() as u64);
         // A leader's Redis calls are bounded; this bounds a follower's wait for its group.

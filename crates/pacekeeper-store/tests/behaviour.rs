@@ -73,6 +73,25 @@ async fn concurrent_updates_of_one_member_admit_exactly_the_amount<S: Store>(sto
     assert_eq!(used(&store, &policy, "hot").await, 150);
 }
 
+async fn an_update_that_panics_leaves_its_member_usable<S: Store>(store: S) {
+    let policy = Arc::new(Policy::preset("linkedin").unwrap());
+    assert!(decide_via(&store, &policy, view("ada")).await);
+    let s = store.clone();
+    let crashed = tokio::spawn(async move {
+        s.update("ada", |st: &mut MemberState| -> Change<()> {
+            st.tier = Some("premium".into());
+            panic!("an update that panics (expected in this test)")
+        })
+        .await
+    })
+    .await;
+    // The panic reaches the caller (embedded) or fails its update (Redis): never a success.
+    assert!(!matches!(crashed, Ok(Ok(()))));
+    assert!(decide_via(&store, &policy, view("ada")).await, "the member is still served");
+    assert_eq!(used(&store, &policy, "ada").await, 2, "the panicking update wrote nothing");
+    assert_eq!(store.read("ada").await.unwrap().tier, None);
+}
+
 macro_rules! stamp {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -94,6 +113,12 @@ macro_rules! stamp {
             async fn erase_forgets_a_member() {
                 let (store, _guard) = $make;
                 super::erase_forgets_a_member(store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn an_update_that_panics_leaves_its_member_usable() {
+                let (store, _guard) = $make;
+                super::an_update_that_panics_leaves_its_member_usable(store).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
