@@ -52,6 +52,16 @@ impl Entry {
 /// Writes queued beyond this wake the committer even in relaxed mode (bounds the queue).
 const MAX_QUEUED: usize = 4096;
 
+/// Shortest time from the start of one group commit to the start of the next while answers
+/// wait. Under load fsyncs run back to back and each costs the same CPU however many writes
+/// it carries (about 0.1 ms of kernel time on a virtual disk), so letting the next group
+/// gather until this long after the previous one began cuts fsyncs per answer at a bounded
+/// cost in latency. When the last group commit is older, a waiting answer starts one at once.
+const GATHER: Duration = Duration::from_millis(1);
+
+/// Writes enough to start a group commit without waiting out [`GATHER`].
+const GATHER_MAX: usize = 128;
+
 /// Work for the committer.
 enum Job {
     /// Store (`Some`) or delete (`None`) a member's encoded state.
@@ -83,6 +93,8 @@ struct Queue {
     idle: bool,
     /// A queued job has a waiter.
     urgent: bool,
+    /// The committer sleeps to let a group gather (see [`GATHER`]).
+    gathering: bool,
     /// The store is gone: no more jobs are accepted.
     closed: bool,
 }
@@ -95,7 +107,8 @@ impl Inbox {
         }
         q.urgent |= job.urgent();
         q.jobs.push(job);
-        if q.idle && (q.urgent || q.jobs.len() >= MAX_QUEUED) {
+        let full = q.jobs.len() >= MAX_QUEUED || (q.gathering && q.jobs.len() >= GATHER_MAX);
+        if q.idle && (full || (q.urgent && !q.gathering)) {
             q.idle = false;
             self.wake.notify_one();
         }
@@ -346,16 +359,26 @@ fn committer(inner: std::sync::Weak<Inner>, inbox: &Inbox, durability: Durabilit
                 if q.closed {
                     return;
                 }
-                let due = clock::elapsed(last_sync) >= tick;
-                if q.urgent || q.jobs.len() >= MAX_QUEUED || (due && (unsynced || !q.jobs.is_empty())) {
+                q.gathering = false;
+                let since = clock::elapsed(last_sync);
+                let due = since >= tick;
+                if q.jobs.len() >= MAX_QUEUED || (due && (unsynced || !q.jobs.is_empty())) {
                     break;
                 }
-                if due {
-                    // Nothing to sync: a new interval starts.
-                    last_sync = clock::start();
-                }
+                let wait = if q.urgent {
+                    if since >= GATHER || q.jobs.len() >= GATHER_MAX {
+                        break;
+                    }
+                    q.gathering = true;
+                    GATHER - since
+                } else {
+                    if due {
+                        // Nothing to sync: a new interval starts.
+                        last_sync = clock::start();
+                    }
+                    tick.saturating_sub(clock::elapsed(last_sync)).max(Duration::from_millis(1))
+                };
                 q.idle = true;
-                let wait = tick.saturating_sub(clock::elapsed(last_sync)).max(Duration::from_millis(1));
                 q = match inbox.wake.wait_timeout(q, wait) {
                     Ok((q, _)) => q,
                     Err(_) => return,
