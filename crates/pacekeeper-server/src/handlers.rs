@@ -134,7 +134,7 @@ fn store_problem(e: StoreError) -> Problem {
     tracing::warn!(error = %e, "store error");
     metrics::counter!("pacekeeper_store_errors_total").increment(1);
     match e {
-        StoreError::Corrupt { .. } => Problem::internal(e.to_string()),
+        StoreError::Corrupt { .. } | StoreError::Internal(_) => Problem::internal(e.to_string()),
         _ => Problem::unavailable(e.to_string()),
     }
 }

@@ -97,13 +97,23 @@ struct Queue {
     gathering: bool,
     /// The store is gone: no more jobs are accepted.
     closed: bool,
+    /// The sequence number given to the last queued job.
+    last_seq: u64,
 }
 
 impl Inbox {
-    fn push(&self, job: Job) -> Result<(), StoreError> {
+    /// Queues a job and returns its sequence number. Numbers are given out under the queue's
+    /// lock, so the queue holds writes in sequence order and "written up to N" means every
+    /// write numbered N or less.
+    fn push(&self, mut job: Job) -> Result<u64, StoreError> {
         let mut q = self.queue.lock().map_err(|_| StoreError::Unavailable("committer queue poisoned".into()))?;
         if q.closed {
             return Err(StoreError::Unavailable("the store is shut down".into()));
+        }
+        q.last_seq += 1;
+        let seq = q.last_seq;
+        if let Job::Write { seq: s, .. } = &mut job {
+            *s = seq;
         }
         q.urgent |= job.urgent();
         q.jobs.push(job);
@@ -112,21 +122,18 @@ impl Inbox {
             q.idle = false;
             self.wake.notify_one();
         }
-        Ok(())
+        Ok(seq)
     }
 
     /// Swaps every queued job into `into` (which must be empty).
     fn take(&self, into: &mut Vec<Job>) {
-        if let Ok(mut q) = self.queue.lock() {
-            std::mem::swap(&mut q.jobs, into);
-            q.urgent = false;
-        }
+        let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        std::mem::swap(&mut q.jobs, into);
+        q.urgent = false;
     }
 
     fn close(&self) {
-        if let Ok(mut q) = self.queue.lock() {
-            q.closed = true;
-        }
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
         self.wake.notify_one();
     }
 }
@@ -195,8 +202,6 @@ struct Inner {
     durability: Durability,
     path: PathBuf,
     inbox: Arc<Inbox>,
-    /// Sequence numbers of queued writes.
-    seq: AtomicU64,
     /// Every write up to this sequence number is in fjall (its memtable and journal).
     written: Arc<AtomicU64>,
     failed: AtomicBool,
@@ -240,7 +245,6 @@ impl EmbeddedStore {
             durability: config.durability,
             path: config.path,
             inbox: inbox.clone(),
-            seq: AtomicU64::new(0),
             written: Arc::new(AtomicU64::new(0)),
             failed: AtomicBool::new(false),
             stats: Arc::new(EmbeddedStats::default()),
@@ -301,15 +305,13 @@ impl EmbeddedStore {
         }
     }
 
-    fn send(&self, job: Job) -> Result<(), StoreError> {
+    fn send(&self, job: Job) -> Result<u64, StoreError> {
         self.inner.inbox.push(job)
     }
 
     /// Queues a member's new value (under its shard lock, so per-member order holds) and
-    /// returns what to wait on in strict mode.
-    fn queue(&self, member: &str, value: Option<Vec<u8>>, entry_seq: &mut u64) -> Result<Option<Pending>, StoreError> {
-        let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        *entry_seq = seq;
+    /// returns its sequence number and what to wait on in strict mode.
+    fn queue(&self, member: &str, value: Option<Vec<u8>>) -> Result<(u64, Option<Pending>), StoreError> {
         let (waiter, rx) = match self.inner.durability {
             Durability::Strict => {
                 let (tx, rx) = oneshot::channel();
@@ -317,8 +319,8 @@ impl EmbeddedStore {
             }
             Durability::Relaxed { .. } => (None, None),
         };
-        self.send(Job::Write { key: member.as_bytes().into(), value, seq, waiter })?;
-        Ok(rx)
+        let seq = self.send(Job::Write { key: member.as_bytes().into(), value, seq: 0, waiter })?;
+        Ok((seq, rx))
     }
 
     /// Waits until everything queued so far is durable.
@@ -343,6 +345,40 @@ async fn wait(rx: Option<Pending>) -> Result<(), StoreError> {
     }
 }
 
+/// Ends the committer. Stopped by the store (closed, or dropped), it leaves the queue to the
+/// store's drop, which writes it. Stopped any other way (a panic, a poisoned lock), it
+/// refuses new work, fails every waiting answer and marks the store failed, so nothing
+/// waits forever on a committer that is gone.
+struct Stopped<'a> {
+    inbox: &'a Inbox,
+    inner: &'a std::sync::Weak<Inner>,
+    normally: bool,
+}
+
+impl Drop for Stopped<'_> {
+    fn drop(&mut self) {
+        if self.normally {
+            return;
+        }
+        tracing::error!("the committer stopped unexpectedly; the store now refuses requests");
+        if let Some(inner) = self.inner.upgrade() {
+            inner.failed.store(true, Ordering::Relaxed);
+        }
+        self.inbox.close();
+        let mut jobs = Vec::new();
+        self.inbox.take(&mut jobs);
+        for job in jobs {
+            let waiter = match job {
+                Job::Write { waiter, .. } => waiter,
+                Job::Flush(w) => Some(w),
+            };
+            if let Some(w) = waiter {
+                let _ = w.send(Err("the committer stopped; restart the server".into()));
+            }
+        }
+    }
+}
+
 /// The group-commit loop: every queued write in one batch and one fsync.
 fn committer(inner: std::sync::Weak<Inner>, inbox: &Inbox, durability: Durability) {
     let tick = match durability {
@@ -352,11 +388,13 @@ fn committer(inner: std::sync::Weak<Inner>, inbox: &Inbox, durability: Durabilit
     let mut unsynced = false;
     let mut last_sync = clock::start();
     let mut jobs: Vec<Job> = Vec::new();
+    let mut stopped = Stopped { inbox, inner: &inner, normally: false };
     loop {
         {
             let Ok(mut q) = inbox.queue.lock() else { return };
             loop {
                 if q.closed {
+                    stopped.normally = true;
                     return;
                 }
                 q.gathering = false;
@@ -387,7 +425,10 @@ fn committer(inner: std::sync::Weak<Inner>, inbox: &Inbox, durability: Durabilit
             }
         }
         // Upgrade before taking: if the store is gone, its drop writes what is queued.
-        let Some(inner) = inner.upgrade() else { return };
+        let Some(inner) = inner.upgrade() else {
+            stopped.normally = true;
+            return;
+        };
         inbox.take(&mut jobs);
         let (writes, mut result, waiters) = write_batch(&inner, jobs.drain(..));
         unsynced |= result.is_ok() && writes > 0;
@@ -486,8 +527,10 @@ impl Store for EmbeddedStore {
                 return Ok(change.output);
             }
             let value = (!next.is_empty()).then(|| next.encode());
-            entry.bytes = value.as_deref().map(Box::from).unwrap_or_default();
-            let pending = self.queue(member, value, &mut entry.seq)?;
+            let bytes = value.as_deref().map(Box::from).unwrap_or_default();
+            // Queue first: the cache shows a value only once its write is on its way.
+            let (seq, pending) = self.queue(member, value)?;
+            *entry = Entry { bytes, seq };
             (change.output, pending)
         };
         wait(pending).await?;
@@ -509,7 +552,7 @@ impl Store for EmbeddedStore {
         self.check()?;
         let (existed, pending) = {
             let mut shard = self.shard(member).lock().unwrap_or_else(PoisonError::into_inner);
-            let existed = match shard.remove(member) {
+            let existed = match shard.get(member) {
                 Some(e) => !e.bytes.is_empty(),
                 None => self
                     .inner
@@ -518,8 +561,14 @@ impl Store for EmbeddedStore {
                     .map_err(|e| StoreError::Unavailable(format!("read failed: {e}")))?
                     .is_some(),
             };
-            let mut seq = 0;
-            (existed, self.queue(member, None, &mut seq)?)
+            let (seq, pending) = self.queue(member, None)?;
+            // An empty entry, kept until the delete is written: an update meanwhile must see
+            // the member gone, not read the old value back from disk.
+            if !shard.contains_key(member) {
+                self.make_room(&mut shard);
+            }
+            shard.insert(member.into(), Entry { bytes: Box::default(), seq });
+            (existed, pending)
         };
         // Erase is an admin action: always wait for durability, whatever the mode.
         wait(pending).await?;

@@ -24,7 +24,9 @@ pub use redis_store::{RedisConfig, RedisStore};
 pub struct Change<R> {
     /// Handed back to the caller once the change is durable.
     pub output: R,
-    /// `false` for dry runs and refused requests: nothing is written and nothing waits.
+    /// `false` when nothing is to be written (dry runs, repeated request ids, invalid
+    /// requests): nothing is written and nothing waits. Denials usually change the state
+    /// (they are recorded as over-limit attempts) and are written.
     pub changed: bool,
     /// How long the new state still matters, counted from the instant it was decided at, for
     /// stores that [track expiry](Store::tracks_expiry); `None` when it must be kept or is not
@@ -56,6 +58,10 @@ pub enum StoreError {
     /// The backend did not answer in time (transient).
     #[error("the store did not answer within {0} ms")]
     Timeout(u64),
+    /// A fault inside the store (an update that panicked): not transient, and never a reason
+    /// to fail open.
+    #[error("internal store error: {0}")]
+    Internal(String),
     /// A member's stored state cannot be read (not transient: needs an operator).
     #[error("the stored state of member `{member}` is unreadable: {source}")]
     Corrupt {

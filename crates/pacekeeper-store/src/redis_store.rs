@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,9 +35,13 @@ use crate::{Change, Store, StoreError};
 /// KEYS[1]: the member's key. ARGV[1]: the value the update read ('' when absent).
 /// ARGV[2]: the new value ('' deletes). ARGV[3]: TTL in milliseconds (0: none).
 /// Returns 1 when written, else the current value ('' when absent) for the retry.
+/// Every value ends with a write id unique to the write, so finding the new value already
+/// in place means this very write landed before (the client re-sent the script after a
+/// dropped connection): it answers 1 instead of a conflict that would apply the update twice.
 const CAS: &str = r"
 local cur = redis.call('GET', KEYS[1])
 if not cur then cur = '' end
+if cur == ARGV[2] then return 1 end
 if cur ~= ARGV[1] then return cur end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1])
@@ -52,6 +56,28 @@ return 1
 /// How many times one update may lose the compare-and-set before it gives up (the timeout
 /// usually ends it first).
 const MAX_ATTEMPTS: u32 = 10_000;
+
+/// Bytes of the write id that ends every stored value.
+const WRITE_ID: usize = 16;
+
+/// Write ids: a random per-process half and a counter, unique across processes in practice.
+struct WriteIds {
+    process: u64,
+    counter: AtomicU64,
+}
+
+impl WriteIds {
+    fn new() -> WriteIds {
+        WriteIds { process: RandomState::new().hash_one(std::process::id()), counter: AtomicU64::new(0) }
+    }
+
+    fn next(&self) -> [u8; WRITE_ID] {
+        let mut id = [0; WRITE_ID];
+        id[..8].copy_from_slice(&self.process.to_le_bytes());
+        id[8..].copy_from_slice(&self.counter.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+        id
+    }
+}
 
 /// Shards of the per-member update queues.
 const QUEUE_SHARDS: usize = 64;
@@ -139,6 +165,7 @@ struct Inner {
     hasher: RandomState,
     /// What this process last wrote per member (bounded).
     known: Known,
+    write_ids: WriteIds,
     cas: Script,
     prefix: String,
     timeout: Duration,
@@ -239,6 +266,7 @@ impl RedisStore {
                 queues: (0..QUEUE_SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
                 hasher: RandomState::new(),
                 known: Known::new(config.cache_members),
+                write_ids: WriteIds::new(),
                 cas: Script::new(CAS),
                 prefix: config.key_prefix,
                 timeout: t,
@@ -342,7 +370,13 @@ impl RedisStore {
                 current = now;
                 continue;
             }
-            let next = if state.is_empty() { Vec::new() } else { state.encode() };
+            let next = if state.is_empty() {
+                Vec::new()
+            } else {
+                let mut v = state.encode();
+                v.extend_from_slice(&self.inner.write_ids.next());
+                v
+            };
             let ttl = ttl.map_or(0, |t| t.as_millis().max(1) as u64);
             let answer: Value = self
                 .inner
@@ -456,11 +490,13 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// A stored value: the encoded state, then its write id ([`WRITE_ID`] bytes).
 fn decode(member: &str, bytes: &[u8]) -> Result<MemberState, StoreError> {
     if bytes.is_empty() {
         return Ok(MemberState::default());
     }
-    MemberState::decode(bytes).map_err(|source| StoreError::Corrupt { member: member.to_string(), source })
+    let state = bytes.len().checked_sub(WRITE_ID).map_or(&[][..], |n| &bytes[..n]);
+    MemberState::decode(state).map_err(|source| StoreError::Corrupt { member: member.to_string(), source })
 }
 
 impl Store for RedisStore {
@@ -471,9 +507,15 @@ impl Store for RedisStore {
     {
         let out: Arc<Mutex<Option<R>>> = Arc::new(Mutex::new(None));
         let slot = out.clone();
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let given_up = cancelled.clone();
         let job: Job = Box::new(move |st| {
+            if given_up.load(Ordering::Acquire) {
+                // Its caller timed out and was answered: apply nothing.
+                return Ok((false, None));
+            }
             let c = f(st);
-            *slot.lock().map_err(|_| StoreError::Unavailable("update output lock poisoned".into()))? = Some(c.output);
+            *slot.lock().map_err(|_| StoreError::Internal("update output lock poisoned".into()))? = Some(c.output);
             Ok((c.changed, c.ttl))
         });
         let (done, written) = oneshot::channel();
@@ -498,15 +540,21 @@ impl Store for RedisStore {
             tokio::spawn(async move { store.lead(&member).await });
         }
         let timeout = StoreError::Timeout(self.inner.timeout.as_millis() as u64);
-        // A leader's Redis calls are bounded; this bounds a follower's wait for its group.
-        match tokio::time::timeout(self.inner.timeout * 2, written).await {
+        // A leader's Redis calls are bounded; this bounds a follower's wait: the group in
+        // flight, then its own, with a margin.
+        match tokio::time::timeout(self.inner.timeout * 2 + Duration::from_millis(50), written).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => return Err(e),
-            Ok(Err(_)) => return Err(StoreError::Unavailable("the update was dropped".into())),
-            Err(_) => return Err(timeout),
+            Ok(Err(_)) => return Err(StoreError::Internal("the update was dropped (it panicked)".into())),
+            Err(_) => {
+                // Not yet run: it never will be. Already in a write in flight: it may land,
+                // as any call that times out may.
+                cancelled.store(true, Ordering::Release);
+                return Err(timeout);
+            }
         }
         let output = out.lock().ok().and_then(|mut o| o.take());
-        output.ok_or_else(|| StoreError::Unavailable("the update produced no output".into()))
+        output.ok_or_else(|| StoreError::Internal("the update produced no output".into()))
     }
 
     async fn read(&self, member: &str) -> Result<MemberState, StoreError> {
@@ -554,5 +602,34 @@ impl Store for RedisStore {
             ("pacekeeper_redis_conflicts_total", s.conflicts.load(Ordering::Relaxed)),
             ("pacekeeper_redis_errors_total", s.errors.load(Ordering::Relaxed)),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn cas(conn: &mut redis::aio::MultiplexedConnection, expected: &[u8], new: &[u8]) -> Value {
+        Script::new(CAS).key("pk:{ada}").arg(expected).arg(new).arg(0).invoke_async(conn).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_compare_and_set_script_writes_once_refuses_stale_reads_and_accepts_its_own_resend() {
+        let server = pacekeeper_testkit::RedisServer::start();
+        let mut conn = redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+        assert_eq!(cas(&mut conn, b"", b"v1-id1").await, Value::Int(1), "absent, as read: written");
+        assert_eq!(
+            cas(&mut conn, b"", b"v1-id1").await,
+            Value::Int(1),
+            "the same write re-sent after it landed: success, not a conflict that would apply it twice"
+        );
+        assert_eq!(
+            cas(&mut conn, b"", b"v2-id2").await,
+            Value::BulkString(b"v1-id1".to_vec()),
+            "another write read a stale value: refused, with the current value"
+        );
+        assert_eq!(cas(&mut conn, b"v1-id1", b"v2-id2").await, Value::Int(1));
+        let stored: Vec<u8> = redis::cmd("GET").arg("pk:{ada}").query_async(&mut conn).await.unwrap();
+        assert_eq!(stored, b"v2-id2");
     }
 }

@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 /// How long a server may take to start or a cluster to settle.
 const SETTLE: Duration = Duration::from_secs(20);
 
-/// Runs `redis-cli -p port args…` and returns its output, trimmed.
+/// Runs `redis-cli -p port args…` (for at most 5 s) and returns its output, trimmed.
 pub fn cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+    // Bounded: a node frozen by a test (SIGSTOP) must not hang the caller.
+    let out = Command::new("timeout")
+        .args(["5", "redis-cli", "-h", "127.0.0.1", "-p", &port.to_string()])
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -104,12 +105,20 @@ impl RedisServer {
         self.child = Some(child);
         #[allow(clippy::disallowed_methods)] // waiting on a child process, not letting time pass
         let start = Instant::now();
+        let pid = self.child.as_ref().map_or(0, Child::id);
         loop {
-            if cli(self.port, &["ping"]) == "PONG" {
-                return true;
-            }
+            // Exited (its port was taken meanwhile): give up on this port. Checked before the
+            // ping, which another test's server on the same port could answer.
             if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
                 self.child = None;
+                return false;
+            }
+            if cli(self.port, &["ping"]) == "PONG" {
+                if cli(self.port, &["info", "server"]).contains(&format!("process_id:{pid}")) {
+                    return true;
+                }
+                // Someone else's server answers on this port: ours cannot bind it.
+                self.kill();
                 return false;
             }
             assert!(start.elapsed() < SETTLE, "redis-server on port {} did not answer: {}", self.port, self.log());
