@@ -6,7 +6,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use pacekeeper_engine::{
@@ -177,17 +177,15 @@ pub async fn decide<S: Store>(State(app): App<S>, headers: HeaderMap, body: Resu
         }
         Err(e) => return Err(store_problem(e)),
     };
-    metrics::counter!(
-        "pacekeeper_decisions_total",
-        "action" => action,
-        "reason" => d.reason.as_str(),
-        "limit" => d.limit.as_deref().filter(|_| !d.allowed).unwrap_or("").to_string()
-    )
-    .increment(1);
+    crate::metrics::count_decision(&action, d.reason.as_str(), d.limit.as_deref().filter(|_| !d.allowed).unwrap_or(""));
     metrics::histogram!("pacekeeper_decide_seconds").record(watch.seconds());
     let status = StatusCode::from_u16(d.status()).unwrap_or(StatusCode::OK);
-    let headers = rate_limit_headers(&d);
-    Ok((status, headers, Json(d)).into_response())
+    let mut headers = rate_limit_headers(&d);
+    // Sized for a typical answer (about 700 bytes), so serialising never regrows the buffer.
+    let mut body = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut body, &d).map_err(|e| Problem::internal(format!("cannot encode the decision: {e}")))?;
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok((status, headers, body).into_response())
 }
 
 pub async fn events<S: Store>(State(app): App<S>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Answer {

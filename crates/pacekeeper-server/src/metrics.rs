@@ -1,7 +1,10 @@
 //! Prometheus metrics: the process-wide recorder of the `metrics` crate, rendered by
 //! `GET /metrics`.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock, PoisonError, RwLock};
+
+use metrics::Counter;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -28,4 +31,36 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 pub fn record_commit(updates: usize, fsync: std::time::Duration) {
     metrics::histogram!("pacekeeper_store_commit_batch_size").record(updates as f64);
     metrics::histogram!("pacekeeper_store_commit_seconds").record(fsync.as_secs_f64());
+}
+
+/// Handles of `pacekeeper_decisions_total`, by action, then (reason, limit).
+type DecisionCounters = HashMap<Box<str>, Vec<(&'static str, Box<str>, Counter)>>;
+
+static DECISIONS: LazyLock<RwLock<DecisionCounters>> = LazyLock::new(Default::default);
+
+/// Counts one decision in `pacekeeper_decisions_total{action, reason, limit}`. Registering a
+/// labelled counter builds and hashes its key; the label sets are few (the policy's names),
+/// so each handle is looked up once and kept.
+pub fn count_decision(action: &str, reason: &'static str, limit: &str) {
+    {
+        let known = DECISIONS.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, c)) =
+            known.get(action).and_then(|v| v.iter().find(|(r, l, _)| *r == reason && &**l == limit))
+        {
+            c.increment(1);
+            return;
+        }
+    }
+    let c = metrics::counter!(
+        "pacekeeper_decisions_total",
+        "action" => action.to_string(),
+        "reason" => reason,
+        "limit" => limit.to_string()
+    );
+    c.increment(1);
+    DECISIONS.write().unwrap_or_else(PoisonError::into_inner).entry(action.into()).or_default().push((
+        reason,
+        limit.into(),
+        c,
+    ));
 }
