@@ -63,12 +63,14 @@ pub struct RedisSection {
 }
 
 impl Default for RedisSection {
+    /// The store's own defaults, on `redis://127.0.0.1:6379`.
     fn default() -> RedisSection {
+        let d = pacekeeper_store::RedisConfig::new("redis://127.0.0.1:6379");
         RedisSection {
-            urls: vec!["redis://127.0.0.1:6379".into()],
-            cluster: false,
-            timeout_ms: 500,
-            key_prefix: "pk:".into(),
+            urls: d.urls,
+            cluster: d.cluster,
+            timeout_ms: d.timeout.as_millis() as u64,
+            key_prefix: d.key_prefix,
         }
     }
 }

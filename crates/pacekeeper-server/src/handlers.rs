@@ -258,14 +258,13 @@ pub async fn member<S: Store>(
     Ok(Json(member_json(&id, member_view(&app.policy(), &state, now))).into_response())
 }
 
-/// Runs an admin change on one member and answers with `f`'s JSON.
-async fn admin_change<S: Store, F>(app: &AppState<S>, id: &str, mut f: F) -> Answer
+/// Runs an admin change on one member at `now` under `policy` (the caller's, so the change
+/// and its answer see the same ones) and answers with `f`'s JSON.
+async fn admin_change<S: Store, F>(app: &AppState<S>, id: &str, policy: Arc<Policy>, now: Timestamp, mut f: F) -> Answer
 where
     F: FnMut(&mut pacekeeper_engine::MemberState) -> Result<Value, RequestError> + Send + 'static,
 {
     check_member(id, "id")?;
-    let policy = app.policy();
-    let now = app.clock.now();
     let track = app.store.tracks_expiry();
     let out = app
         .store
@@ -292,9 +291,10 @@ pub async fn update_member<S: Store>(
     let policy = app.policy();
     let now = app.clock.now();
     let member = id.clone();
-    admin_change(&app, &id, move |st| {
-        engine_update(&policy, st, &update)?;
-        Ok(member_json(&member, member_view(&policy, st, now)))
+    let p = policy.clone();
+    admin_change(&app, &id, policy, now, move |st| {
+        engine_update(&p, st, &update)?;
+        Ok(member_json(&member, member_view(&p, st, now)))
     })
     .await
 }
@@ -303,14 +303,16 @@ pub async fn lift<S: Store>(State(app): App<S>, headers: HeaderMap, Path(id): Pa
     authorize(&app, &headers, Scope::Admin)?;
     let policy = app.policy();
     let now = app.clock.now();
-    admin_change(&app, &id, move |st| Ok(json!({ "lifted": engine_lift(&policy, st, now) }))).await
+    let p = policy.clone();
+    admin_change(&app, &id, policy, now, move |st| Ok(json!({ "lifted": engine_lift(&p, st, now) }))).await
 }
 
 pub async fn verify<S: Store>(State(app): App<S>, headers: HeaderMap, Path(id): Path<String>) -> Answer {
     authorize(&app, &headers, Scope::Admin)?;
     let policy = app.policy();
     let now = app.clock.now();
-    admin_change(&app, &id, move |st| Ok(json!({ "verified": engine_verify(&policy, st, now) }))).await
+    let p = policy.clone();
+    admin_change(&app, &id, policy, now, move |st| Ok(json!({ "verified": engine_verify(&p, st, now) }))).await
 }
 
 #[derive(Deserialize)]
@@ -332,8 +334,9 @@ pub async fn credits<S: Store>(
         return Err(Problem::bad_field("amount", "amount must be between 1 and 1000000"));
     }
     let policy = app.policy();
-    admin_change(&app, &id, move |st| {
-        let balance = grant_credits(&policy, st, &b.limit, b.amount)?;
+    let p = policy.clone();
+    admin_change(&app, &id, policy, app.clock.now(), move |st| {
+        let balance = grant_credits(&p, st, &b.limit, b.amount)?;
         Ok(json!({ "limit": b.limit, "purchased_balance": balance }))
     })
     .await

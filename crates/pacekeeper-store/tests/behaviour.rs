@@ -236,8 +236,6 @@ async fn two_redis_stores_on_one_cluster_admit_exactly_the_amount_together() {
     }
     assert_eq!(allowed, 150, "exactly the daily amount across both stores");
     assert_eq!(used(&b, &policy, "hot").await, 150);
-    let conflicts = a.counters().into_iter().chain(b.counters()).find(|(n, _)| n.ends_with("conflicts_total"));
-    assert!(conflicts.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
