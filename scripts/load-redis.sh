@@ -62,16 +62,11 @@ redis-benchmark -p "$port" "${bench_flags[@]}" -t set -d 100 -r 100000 -c "$conn
   | tr '\r' '\n' | grep -E "^SET: .*requests per second" | tail -1
 redis-cli -p "$port" flushall >/dev/null 2>&1 || true
 
-out="$work/serve.out"
-PACEKEEPER_LOG=warn ./target/release/pacekeeper serve --listen 127.0.0.1:0 --data "$work/unused" "${flags[@]}" >"$out" &
-spid=$!
-pids+=($spid)
-for _ in $(seq 100); do grep -q "listening on" "$out" && break; sleep 0.1; done
-addr=$(sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p' "$out")
-echo "server: $(cat "$out")"
-rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$spid/status"; }
+. scripts/load-common.sh
+start_server --data "$work/unused" "${flags[@]}"
+pids+=($pid)
+echo "server: $banner"
 echo "RSS at start: $(rss)"
-phase() { "$@" | grep -E "Requests/sec|latency|Non-2xx|Socket errors"; }
 echo "== /v1/decide on Redis, 100,000 members (invite)"
 MEMBERS=100000 phase wrk -t2 -c"$conns" -d"${secs}s" -s bench/load/decide.lua "$addr"
 echo "RSS after 100,000 members: $(rss)"

@@ -1,0 +1,27 @@
+# Sourced by scripts/load.sh and scripts/load-redis.sh: start `pacekeeper serve` on a spare
+# loopback port and measure wrk phases against it. Expects `work` (a scratch directory).
+
+# start_server ARGS…: starts the release binary with ARGS; sets `pid`, `addr` and `banner`.
+start_server() {
+  PACEKEEPER_LOG=warn ./target/release/pacekeeper serve --listen 127.0.0.1:0 "$@" >"$work/serve.out" &
+  pid=$!
+  for _ in $(seq 100); do grep -q "listening on" "$work/serve.out" && break; sleep 0.1; done
+  addr=$(sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p' "$work/serve.out")
+  banner=$(cat "$work/serve.out")
+}
+
+rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status"; }
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+
+# phase CMD…: runs wrk, then prints the server's own CPU time per request (wrk shares the
+# cores, so requests/s alone mixes the server's cost with the load generator's).
+phase() {
+  local before after n hz
+  hz=$(getconf CLK_TCK)
+  before=$(ticks)
+  "$@" >"$work/wrk.out"
+  after=$(ticks)
+  grep -E "Requests/sec|latency|Non-2xx|Socket errors" "$work/wrk.out"
+  n=$(awk '/requests in/ {print $1}' "$work/wrk.out")
+  awk -v t=$((after - before)) -v hz="$hz" -v n="$n" 'BEGIN { printf "server CPU per request: %.1f us\n", t * 1e6 / hz / n }'
+}
