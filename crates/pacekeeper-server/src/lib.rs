@@ -5,10 +5,10 @@
 //! engine inside [`Store::update`] and shape the answer. No rule lives here: decisions are
 //! the engine's.
 
+mod answer;
 pub mod clock;
 pub mod config;
 mod handlers;
-mod headers;
 pub mod metrics;
 pub mod problem;
 mod serve;

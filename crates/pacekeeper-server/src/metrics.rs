@@ -33,6 +33,15 @@ pub fn record_commit(updates: usize, fsync: std::time::Duration) {
     metrics::histogram!("pacekeeper_store_commit_seconds").record(fsync.as_secs_f64());
 }
 
+/// Records the handling time of one decision in `pacekeeper_decide_seconds`. The handle is
+/// registered once: a lookup by name hashes the key on every call. (The recorder is installed
+/// by [`crate::app`] before any request, so the first decision already finds it.)
+pub fn record_decide_seconds(seconds: f64) {
+    static DECIDE_SECONDS: LazyLock<metrics::Histogram> =
+        LazyLock::new(|| metrics::histogram!("pacekeeper_decide_seconds"));
+    DECIDE_SECONDS.record(seconds);
+}
+
 /// Handles of `pacekeeper_decisions_total`, by action, then (reason, limit).
 type DecisionCounters = HashMap<Box<str>, Vec<(&'static str, Box<str>, Counter)>>;
 
