@@ -25,3 +25,7 @@ phase() {
   n=$(awk '/requests in/ {print $1}' "$work/wrk.out")
   awk -v t=$((after - before)) -v hz="$hz" -v n="$n" 'BEGIN { printf "server CPU per request: %.1f us\n", t * 1e6 / hz / n }'
 }
+
+# Requests/s and p99 (ms) of the last phase.
+rate() { awk '/Requests\/sec/ { print $2 }' "$work/wrk.out"; }
+p99() { sed -n 's/.*p99=\([0-9.]*\)ms.*/\1/p' "$work/wrk.out"; }

@@ -14,6 +14,10 @@ use pacekeeper_server::{AppState, app};
 use pacekeeper_store::{Change, Durability, EmbeddedConfig, EmbeddedStore, Store, StoreError};
 use tower::ServiceExt;
 
+// The allocator of the `pacekeeper` binary, so the figures match what it runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const MEMBERS: u64 = 100_000;
 
 /// Member states in a plain map: the handler's own cost, without a real store.

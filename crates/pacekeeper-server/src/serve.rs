@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use pacekeeper_engine::Policy;
 use pacekeeper_store::{AnyStore, Durability, EmbeddedConfig, EmbeddedStore, RedisConfig, RedisStore, Store};
 use tokio::net::TcpListener;
@@ -125,7 +126,13 @@ impl Server {
                 }
             });
         }
-        axum::serve(self.listener, app(state.clone())).with_graceful_shutdown(shutdown_signal()).await?;
+        // Answers go out as soon as they are written, never held back by Nagle's algorithm.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "cannot set TCP_NODELAY on a connection");
+            }
+        });
+        axum::serve(listener, app(state.clone())).with_graceful_shutdown(shutdown_signal()).await?;
         tracing::info!("shutting down: flushing the store");
         state.store.flush().await?;
         tracing::info!("stopped cleanly");
