@@ -8,9 +8,14 @@
 //! Request threads never touch fjall's journal, so they never stall behind an fsync; while
 //! one group commit syncs, the next one fills up.
 //!
-//! A cached entry whose write has not reached fjall yet is never evicted (each entry carries
-//! the sequence number of its last write; the committer publishes how far it has written),
-//! so a cache miss can always read the latest value from fjall.
+//! A cached entry whose write is not durable yet is never evicted (each entry carries the
+//! sequence number of its last write; the committer publishes how far it has written and
+//! how far it has synced), so a cache miss always reads the latest value from fjall, and that
+//! value is durable.
+//!
+//! An update whose encoded value equals the stored one writes nothing: a denial that counts
+//! nothing costs no write and no fsync. In strict mode its answer still waits until the
+//! member's last write is durable, if it is not yet, since the answer rests on it.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -204,6 +209,9 @@ struct Inner {
     inbox: Arc<Inbox>,
     /// Every write up to this sequence number is in fjall (its memtable and journal).
     written: Arc<AtomicU64>,
+    /// Every write up to this sequence number is durable (fsynced). Only entries at or below
+    /// it are evicted, so a value read back from fjall on a cache miss is always durable.
+    durable: AtomicU64,
     failed: AtomicBool,
     stats: Arc<EmbeddedStats>,
     /// Observes each group commit: (updates in it, fsync time).
@@ -246,6 +254,7 @@ impl EmbeddedStore {
             path: config.path,
             inbox: inbox.clone(),
             written: Arc::new(AtomicU64::new(0)),
+            durable: AtomicU64::new(0),
             failed: AtomicBool::new(false),
             stats: Arc::new(EmbeddedStats::default()),
             on_commit,
@@ -274,14 +283,14 @@ impl EmbeddedStore {
         &self.inner.shards[h % SHARDS]
     }
 
-    /// Evicts one entry whose writes have all reached fjall, if the shard is full. Entries
-    /// still being written stay: the shard may briefly exceed its share while they drain.
+    /// Evicts one entry whose writes are all durable, if the shard is full. Entries still
+    /// being written stay: the shard may briefly exceed its share while they drain.
     fn make_room(&self, shard: &mut HashMap<Box<str>, Entry>) {
         if shard.len() < self.inner.per_shard {
             return;
         }
-        let written = self.inner.written.load(Ordering::Acquire);
-        let victim = shard.iter().take(8).find(|(_, e)| e.seq <= written).map(|(k, _)| k.clone());
+        let durable = self.inner.durable.load(Ordering::Acquire);
+        let victim = shard.iter().take(8).find(|(_, e)| e.seq <= durable).map(|(k, _)| k.clone());
         if let Some(k) = victim {
             shard.remove(&k);
         }
@@ -321,6 +330,17 @@ impl EmbeddedStore {
         };
         let seq = self.send(Job::Write { key: member.as_bytes().into(), value, seq: 0, waiter })?;
         Ok((seq, rx))
+    }
+
+    /// In strict mode, what an answer resting on the write numbered `seq` (without a write of
+    /// its own) waits on: nothing once that write is durable, else a flush.
+    fn rest_on(&self, seq: u64) -> Result<Option<Pending>, StoreError> {
+        if !matches!(self.inner.durability, Durability::Strict) || seq <= self.inner.durable.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Flush(tx))?;
+        Ok(Some(rx))
     }
 
     /// Waits until everything queued so far is durable.
@@ -386,6 +406,8 @@ fn committer(inner: std::sync::Weak<Inner>, inbox: &Inbox, durability: Durabilit
         Durability::Relaxed { interval } => interval,
     };
     let mut unsynced = false;
+    // The highest sequence number written to fjall but not yet synced.
+    let mut unsynced_top = 0;
     let mut last_sync = clock::start();
     let mut jobs: Vec<Job> = Vec::new();
     let mut stopped = Stopped { inbox, inner: &inner, normally: false };
@@ -432,6 +454,9 @@ fn committer(inner: std::sync::Weak<Inner>, inbox: &Inbox, durability: Durabilit
         inbox.take(&mut jobs);
         let (writes, mut result, waiters) = write_batch(&inner, jobs.drain(..));
         unsynced |= result.is_ok() && writes > 0;
+        if result.is_ok() {
+            unsynced_top = unsynced_top.max(inner.written.load(Ordering::Acquire));
+        }
         // Strict: sync whenever someone waits. Relaxed: once per interval, and when asked.
         let sync = !waiters.is_empty() || clock::elapsed(last_sync) >= tick;
         if result.is_ok() && sync && unsynced {
@@ -439,6 +464,9 @@ fn committer(inner: std::sync::Weak<Inner>, inbox: &Inbox, durability: Durabilit
             result = inner.db.persist(PersistMode::SyncAll).map_err(|e| format!("fsync failed: {e}"));
             let took = clock::elapsed(last_sync);
             unsynced = false;
+            if result.is_ok() {
+                inner.durable.fetch_max(unsynced_top, Ordering::Release);
+            }
             inner.stats.commits.fetch_add(1, Ordering::Relaxed);
             if let Some(f) = &inner.on_commit {
                 f(writes, took);
@@ -527,11 +555,19 @@ impl Store for EmbeddedStore {
                 return Ok(change.output);
             }
             let value = (!next.is_empty()).then(|| next.encode());
-            let bytes = value.as_deref().map(Box::from).unwrap_or_default();
-            // Queue first: the cache shows a value only once its write is on its way.
-            let (seq, pending) = self.queue(member, value)?;
-            *entry = Entry { bytes, seq };
-            (change.output, pending)
+            if value.as_deref().unwrap_or_default() == &*entry.bytes {
+                // The same bytes as stored (a denial that counts nothing, say): nothing to
+                // write. The answer still rests on the member's last write, so in strict
+                // mode it leaves only once that write is durable.
+                let pending = self.rest_on(entry.seq)?;
+                (change.output, pending)
+            } else {
+                let bytes = value.as_deref().map(Box::from).unwrap_or_default();
+                // Queue first: the cache shows a value only once its write is on its way.
+                let (seq, pending) = self.queue(member, value)?;
+                *entry = Entry { bytes, seq };
+                (change.output, pending)
+            }
         };
         wait(pending).await?;
         Ok(output)

@@ -162,6 +162,41 @@ async fn the_embedded_store_keeps_everything_across_a_reopen_and_bounds_its_cach
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedded_denial_that_counts_nothing_costs_no_write_and_no_fsync() {
+    let (store, _dir) = embedded(Durability::Strict, 1000);
+    let policy = Arc::new(Policy::preset("linkedin").unwrap());
+    let commits = || store.stats().commits.load(std::sync::atomic::Ordering::Relaxed);
+    let invite = |i: usize| DecideRequest {
+        member: "ada".into(),
+        action: "invite".into(),
+        target: Some(format!("t{i}")),
+        ..Default::default()
+    };
+    let mut i = 0;
+    while decide_via(&store, &policy, invite(i)).await {
+        i += 1;
+    }
+    assert_eq!(i, 40, "the burst limit admits 40 in an hour");
+    // The first denials may record something (a restriction imposed); later ones find the
+    // member restricted and change nothing.
+    for _ in 0..3 {
+        i += 1;
+        assert!(!decide_via(&store, &policy, invite(i)).await);
+    }
+    let (state, before) = (store.read("ada").await.unwrap(), commits());
+    for _ in 0..20 {
+        i += 1;
+        assert!(!decide_via(&store, &policy, invite(i)).await);
+    }
+    assert_eq!(commits(), before, "twenty denials that change nothing cost no group commit");
+    assert_eq!(store.read("ada").await.unwrap(), state);
+    // A decision that does change the member is still written and synced.
+    let view = view("ada");
+    assert!(decide_via(&store, &policy, view).await);
+    assert!(commits() > before);
+}
+
 /// The store on a real single `redis-server`, with the server process kept alive by the guard.
 fn redis_single() -> (RedisStore, RedisServer) {
     let server = RedisServer::start();
