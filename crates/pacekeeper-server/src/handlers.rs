@@ -256,19 +256,21 @@ pub async fn member<S: Store>(
     Ok(Json(member_json(&id, member_view(&app.policy(), &state, now))).into_response())
 }
 
-/// Runs an admin change on one member at `now` under `policy` (the caller's, so the change
-/// and its answer see the same ones) and answers with `f`'s JSON.
-async fn admin_change<S: Store, F>(app: &AppState<S>, id: &str, policy: Arc<Policy>, now: Timestamp, mut f: F) -> Answer
+/// Runs an admin change on one member and answers with `f`'s JSON. `f` gets the policy and
+/// the instant of the request, read once, so the change and its answer see the same ones.
+async fn admin_change<S: Store, F>(app: &AppState<S>, id: &str, mut f: F) -> Answer
 where
-    F: FnMut(&mut pacekeeper_engine::MemberState) -> Result<Value, RequestError> + Send + 'static,
+    F: FnMut(&Policy, &mut MemberState, Timestamp) -> Result<Value, RequestError> + Send + 'static,
 {
     check_member(id, "id")?;
+    let policy = app.policy();
+    let now = app.clock.now();
     let track = app.store.tracks_expiry();
     let out = app
         .store
         .update(id, move |st| {
             // On `Err` nothing is written: the store drops the copy `f` worked on.
-            let r = f(st);
+            let r = f(&policy, st, now);
             let changed = r.is_ok();
             change(&policy, st, r, changed, track, now)
         })
@@ -286,31 +288,22 @@ pub async fn update_member<S: Store>(
 ) -> Answer {
     authorize(&app, &headers, Scope::Admin)?;
     let update: MemberUpdate = parse_json(&headers, body, app.max_body_bytes)?;
-    let policy = app.policy();
-    let now = app.clock.now();
     let member = id.clone();
-    let p = policy.clone();
-    admin_change(&app, &id, policy, now, move |st| {
-        engine_update(&p, st, &update)?;
-        Ok(member_json(&member, member_view(&p, st, now)))
+    admin_change(&app, &id, move |p, st, now| {
+        engine_update(p, st, &update)?;
+        Ok(member_json(&member, member_view(p, st, now)))
     })
     .await
 }
 
 pub async fn lift<S: Store>(State(app): App<S>, headers: HeaderMap, Path(id): Path<String>) -> Answer {
     authorize(&app, &headers, Scope::Admin)?;
-    let policy = app.policy();
-    let now = app.clock.now();
-    let p = policy.clone();
-    admin_change(&app, &id, policy, now, move |st| Ok(json!({ "lifted": engine_lift(&p, st, now) }))).await
+    admin_change(&app, &id, |p, st, now| Ok(json!({ "lifted": engine_lift(p, st, now) }))).await
 }
 
 pub async fn verify<S: Store>(State(app): App<S>, headers: HeaderMap, Path(id): Path<String>) -> Answer {
     authorize(&app, &headers, Scope::Admin)?;
-    let policy = app.policy();
-    let now = app.clock.now();
-    let p = policy.clone();
-    admin_change(&app, &id, policy, now, move |st| Ok(json!({ "verified": engine_verify(&p, st, now) }))).await
+    admin_change(&app, &id, |p, st, now| Ok(json!({ "verified": engine_verify(p, st, now) }))).await
 }
 
 #[derive(Deserialize)]
@@ -331,10 +324,8 @@ pub async fn credits<S: Store>(
     if b.amount == 0 || b.amount > 1_000_000 {
         return Err(Problem::bad_field("amount", "amount must be between 1 and 1000000"));
     }
-    let policy = app.policy();
-    let p = policy.clone();
-    admin_change(&app, &id, policy, app.clock.now(), move |st| {
-        let balance = grant_credits(&p, st, &b.limit, b.amount)?;
+    admin_change(&app, &id, move |p, st, _| {
+        let balance = grant_credits(p, st, &b.limit, b.amount)?;
         Ok(json!({ "limit": b.limit, "purchased_balance": balance }))
     })
     .await

@@ -338,16 +338,19 @@ impl EmbeddedStore {
         if !matches!(self.inner.durability, Durability::Strict) || seq <= self.inner.durable.load(Ordering::Acquire) {
             return Ok(None);
         }
+        self.flush_queued().map(Some)
+    }
+
+    /// Queues a flush: told once everything queued before it is durable.
+    fn flush_queued(&self) -> Result<Pending, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.send(Job::Flush(tx))?;
-        Ok(Some(rx))
+        Ok(rx)
     }
 
     /// Waits until everything queued so far is durable.
     async fn commit(&self) -> Result<(), StoreError> {
-        let (tx, rx) = oneshot::channel();
-        self.send(Job::Flush(tx))?;
-        wait(Some(rx)).await
+        wait(Some(self.flush_queued()?)).await
     }
 }
 
@@ -406,8 +409,6 @@ fn committer(inner: std::sync::Weak<Inner>, inbox: &Inbox, durability: Durabilit
         Durability::Relaxed { interval } => interval,
     };
     let mut unsynced = false;
-    // The highest sequence number written to fjall but not yet synced.
-    let mut unsynced_top = 0;
     let mut last_sync = clock::start();
     let mut jobs: Vec<Job> = Vec::new();
     let mut stopped = Stopped { inbox, inner: &inner, normally: false };
@@ -454,9 +455,6 @@ fn committer(inner: std::sync::Weak<Inner>, inbox: &Inbox, durability: Durabilit
         inbox.take(&mut jobs);
         let (writes, mut result, waiters) = write_batch(&inner, jobs.drain(..));
         unsynced |= result.is_ok() && writes > 0;
-        if result.is_ok() {
-            unsynced_top = unsynced_top.max(inner.written.load(Ordering::Acquire));
-        }
         // Strict: sync whenever someone waits. Relaxed: once per interval, and when asked.
         let sync = !waiters.is_empty() || clock::elapsed(last_sync) >= tick;
         if result.is_ok() && sync && unsynced {
@@ -465,7 +463,8 @@ fn committer(inner: std::sync::Weak<Inner>, inbox: &Inbox, durability: Durabilit
             let took = clock::elapsed(last_sync);
             unsynced = false;
             if result.is_ok() {
-                inner.durable.fetch_max(unsynced_top, Ordering::Release);
+                // This thread alone advances `written`, so the sync covered everything up to it.
+                inner.durable.fetch_max(inner.written.load(Ordering::Acquire), Ordering::Release);
             }
             inner.stats.commits.fetch_add(1, Ordering::Relaxed);
             if let Some(f) = &inner.on_commit {

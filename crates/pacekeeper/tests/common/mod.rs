@@ -75,3 +75,24 @@ pub async fn used(c: &reqwest::Client, base: &str, member: &str, limit: &str) ->
     let limits = v["limits"].as_array().unwrap_or_else(|| panic!("GET /v1/members/{member}: {v}"));
     limits.iter().find(|l| l["name"] == limit).map_or(0, |l| l["used"].as_u64().unwrap())
 }
+
+/// 64 clients at once, 6 decisions each with `body`, spread in turn over the servers at
+/// `bases`: every answer's status and body.
+pub async fn from_64_clients(c: &reqwest::Client, bases: &[&str], body: Value) -> Vec<(u16, Value)> {
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let (c, base, body) = (c.clone(), bases[i % bases.len()].to_string(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for _ in 0..6 {
+                answers.push(decide(&c, &base, body.clone()).await.unwrap());
+            }
+            answers
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all
+}
