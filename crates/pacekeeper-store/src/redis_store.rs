@@ -10,6 +10,11 @@
 //! exact check: a write lands only on the state its decision was made from, whichever
 //! process made it.
 //!
+//! An update that leaves the encoded state as Redis holds it (a denial that counts nothing)
+//! writes nothing: when the value it ran on was a remembered one, it reads the key instead
+//! to check that value is still current. A restricted member's denied attempts thus cost
+//! reads, not writes to Redis's append-only file.
+//!
 //! Idle members expire: each write sets the key's TTL to how long the state still matters
 //! (its longest open window, restriction or cooldown), as computed by the caller.
 //!
@@ -328,7 +333,9 @@ impl RedisStore {
     /// The value this process last wrote for the member stands in for the read: when another
     /// process wrote since, the compare-and-set fails and hands back the current value, so a
     /// stale copy costs one extra round trip and never a wrong count. An answer that writes
-    /// nothing (a dry run) is not checked by a compare-and-set, so it is re-read first.
+    /// nothing (a dry run, or an update that leaves the encoded state as stored, such as a
+    /// denial that counts nothing) is not checked by a compare-and-set, so it is re-read
+    /// first: a read instead of a write, which Redis need not append to its log.
     async fn write_group(&self, member: &str, jobs: &mut [Job]) -> Result<(), StoreError> {
         let r = self.write_group_once(member, jobs).await;
         if r.is_err() {
@@ -358,7 +365,10 @@ impl RedisStore {
                     (false, _) => state = before,
                 }
             }
-            if !changed {
+            let encoded = if changed && !state.is_empty() { state.encode() } else { Vec::new() };
+            if !changed || encoded == stored_state(&current) {
+                // Nothing to write (a dry run, or a denial that counts nothing): the answer
+                // rests on `current`, which must be what Redis holds.
                 if fresh {
                     return Ok(());
                 }
@@ -370,10 +380,10 @@ impl RedisStore {
                 current = now;
                 continue;
             }
-            let next = if state.is_empty() {
-                Vec::new()
+            let next = if encoded.is_empty() {
+                encoded
             } else {
-                let mut v = state.encode();
+                let mut v = encoded;
                 v.extend_from_slice(&self.inner.write_ids.next());
                 v
             };
@@ -491,12 +501,17 @@ fn redact(url: &str) -> String {
 }
 
 /// A stored value: the encoded state, then its write id ([`WRITE_ID`] bytes).
+/// A stored value without its write id: the encoded state (empty for none).
+fn stored_state(bytes: &[u8]) -> &[u8] {
+    bytes.len().checked_sub(WRITE_ID).map_or(&[][..], |n| &bytes[..n])
+}
+
 fn decode(member: &str, bytes: &[u8]) -> Result<MemberState, StoreError> {
     if bytes.is_empty() {
         return Ok(MemberState::default());
     }
-    let state = bytes.len().checked_sub(WRITE_ID).map_or(&[][..], |n| &bytes[..n]);
-    MemberState::decode(state).map_err(|source| StoreError::Corrupt { member: member.to_string(), source })
+    MemberState::decode(stored_state(bytes))
+        .map_err(|source| StoreError::Corrupt { member: member.to_string(), source })
 }
 
 impl Store for RedisStore {

@@ -162,19 +162,15 @@ async fn the_embedded_store_keeps_everything_across_a_reopen_and_bounds_its_cach
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_embedded_denial_that_counts_nothing_costs_no_write_and_no_fsync() {
-    let (store, _dir) = embedded(Durability::Strict, 1000);
-    let policy = Arc::new(Policy::preset("linkedin").unwrap());
-    let commits = || store.stats().commits.load(std::sync::atomic::Ordering::Relaxed);
-    let invite = |i: usize| DecideRequest {
-        member: "ada".into(),
-        action: "invite".into(),
-        target: Some(format!("t{i}")),
-        ..Default::default()
-    };
+fn invite(i: usize) -> DecideRequest {
+    DecideRequest { member: "ada".into(), action: "invite".into(), target: Some(format!("t{i}")), ..Default::default() }
+}
+
+/// Invites for ada until the burst limit denies, then three more denials, so that she is
+/// restricted and a further denial changes nothing. Returns how many invitations were sent.
+async fn restrict_ada<S: Store>(store: &S, policy: &Arc<Policy>) -> usize {
     let mut i = 0;
-    while decide_via(&store, &policy, invite(i)).await {
+    while decide_via(store, policy, invite(i)).await {
         i += 1;
     }
     assert_eq!(i, 40, "the burst limit admits 40 in an hour");
@@ -182,8 +178,17 @@ async fn an_embedded_denial_that_counts_nothing_costs_no_write_and_no_fsync() {
     // member restricted and change nothing.
     for _ in 0..3 {
         i += 1;
-        assert!(!decide_via(&store, &policy, invite(i)).await);
+        assert!(!decide_via(store, policy, invite(i)).await);
     }
+    i
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedded_denial_that_counts_nothing_costs_no_write_and_no_fsync() {
+    let (store, _dir) = embedded(Durability::Strict, 1000);
+    let policy = Arc::new(Policy::preset("linkedin").unwrap());
+    let commits = || store.stats().commits.load(std::sync::atomic::Ordering::Relaxed);
+    let mut i = restrict_ada(&store, &policy).await;
     let (state, before) = (store.read("ada").await.unwrap(), commits());
     for _ in 0..20 {
         i += 1;
@@ -326,4 +331,45 @@ async fn a_value_remembered_by_one_process_never_hides_another_process_write() {
     assert_eq!(used(&b, &policy, "ada").await, 5);
     let conflicts = a.counters().into_iter().find(|(n, _)| n.ends_with("conflicts_total")).unwrap().1;
     assert_eq!(conflicts, 1, "one stale value, one conflict");
+}
+
+/// Calls of the compare-and-set script that Redis itself counted (`INFO commandstats`).
+async fn script_calls(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("commandstats").query_async(conn).await.unwrap();
+    info.lines()
+        .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+        .filter_map(|l| l.split("calls=").nth(1)?.split(',').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redis_denial_that_counts_nothing_writes_nothing_yet_answers_on_what_redis_holds() {
+    let (a, server) = redis_single();
+    let b = RedisStore::open(RedisConfig::new(server.url())).unwrap();
+    let policy = Arc::new(Policy::preset("linkedin").unwrap());
+    let mut conn = raw(&server.url()).await;
+    let mut i = restrict_ada(&a, &policy).await;
+    let (state, before) = (a.read("ada").await.unwrap(), script_calls(&mut conn).await);
+    assert!(before >= 40, "every admitted invitation was written by the script");
+    for _ in 0..20 {
+        i += 1;
+        assert!(!decide_via(&a, &policy, invite(i)).await);
+    }
+    assert_eq!(script_calls(&mut conn).await, before, "twenty denials that change nothing write nothing to Redis");
+    assert_eq!(a.read("ada").await.unwrap(), state);
+    // Another process changes ada: `a` still remembers the old value. Its next denial changes
+    // nothing on that value, so it reads Redis instead of trusting it, and answers on b's write.
+    assert!(decide_via(&b, &policy, view("ada")).await);
+    let (p, req) = (policy.clone(), invite(i + 1));
+    let (allowed, seen) = a
+        .update("ada", move |st| {
+            let d = decide(&p, st, &req, now()).unwrap();
+            Change::new((d.allowed, st.clone()), true)
+        })
+        .await
+        .unwrap();
+    assert!(!allowed);
+    assert_eq!(seen, b.read("ada").await.unwrap(), "the denial ran on the value b wrote");
+    assert_eq!(used(&a, &policy, "ada").await, 1);
+    assert_eq!(script_calls(&mut conn).await, before + 1, "only b's profile view was written");
 }
