@@ -108,6 +108,8 @@ pub struct Config {
     pub durability: DurabilityName,
     /// Relaxed mode's flush interval, in milliseconds.
     pub flush_interval_ms: u64,
+    /// Strict mode: how long an answer waits for its group commit before it fails (503).
+    pub commit_timeout_ms: u64,
     /// Member states held in memory at most.
     pub cache_members: usize,
     /// The store's block cache, in MiB.
@@ -133,6 +135,7 @@ impl Default for Config {
             fail_mode: FailMode::Closed,
             durability: DurabilityName::Strict,
             flush_interval_ms: 100,
+            commit_timeout_ms: 5000,
             cache_members: 100_000,
             block_cache_mb: 16,
             max_body_bytes: 1 << 20,

@@ -187,6 +187,7 @@ fn open_store(config: &Config) -> Result<AnyStore, ServeError> {
                     durability,
                     cache_members: config.cache_members,
                     block_cache_bytes: config.block_cache_mb << 20,
+                    commit_timeout: Duration::from_millis(config.commit_timeout_ms.max(1)),
                 },
                 Some(Arc::new(crate::metrics::record_commit)),
             )?)

@@ -13,6 +13,11 @@
 //! how far it has synced), so a cache miss always reads the latest value from fjall, and that
 //! value is durable.
 //!
+//! A strict answer waits at most `commit_timeout` for its group commit. A disk that stalls
+//! (an fsync that does not return) turns into 503s within that time rather than requests
+//! that hang, and the store reports itself not ready until a group commit completes again.
+//! The write itself stays queued and may still land, as any write that times out may.
+//!
 //! An update whose encoded value equals the stored one writes nothing: a denial that counts
 //! nothing costs no write and no fsync. In strict mode its answer still waits until the
 //! member's last write is durable, if it is not yet, since the answer rests on it.
@@ -167,16 +172,21 @@ pub struct EmbeddedConfig {
     pub cache_members: usize,
     /// fjall's block cache, in bytes.
     pub block_cache_bytes: u64,
+    /// How long a strict answer waits for its group commit before it fails with
+    /// [`StoreError::Timeout`].
+    pub commit_timeout: Duration,
 }
 
 impl EmbeddedConfig {
-    /// Strict durability, 100,000 cached members, a 16 MiB block cache.
+    /// Strict durability, 100,000 cached members, a 16 MiB block cache, a 5-second commit
+    /// timeout.
     pub fn new(path: impl AsRef<Path>) -> EmbeddedConfig {
         EmbeddedConfig {
             path: path.as_ref().to_path_buf(),
             durability: Durability::Strict,
             cache_members: 100_000,
             block_cache_bytes: 16 << 20,
+            commit_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -213,6 +223,10 @@ struct Inner {
     /// it are evicted, so a value read back from fjall on a cache miss is always durable.
     durable: AtomicU64,
     failed: AtomicBool,
+    /// A strict answer gave up waiting for its group commit, and no group commit has
+    /// completed since: the disk may be stalled.
+    stalled: Arc<AtomicBool>,
+    commit_timeout: Duration,
     stats: Arc<EmbeddedStats>,
     /// Observes each group commit: (updates in it, fsync time).
     on_commit: Option<Arc<dyn Fn(usize, Duration) + Send + Sync>>,
@@ -256,6 +270,8 @@ impl EmbeddedStore {
             written: Arc::new(AtomicU64::new(0)),
             durable: AtomicU64::new(0),
             failed: AtomicBool::new(false),
+            stalled: Arc::new(AtomicBool::new(false)),
+            commit_timeout: config.commit_timeout,
             stats: Arc::new(EmbeddedStats::default()),
             on_commit,
         });
@@ -305,6 +321,24 @@ impl EmbeddedStore {
         Ok(())
     }
 
+    /// Waits for what a strict answer rests on, at most the commit timeout.
+    async fn wait(&self, rx: Option<Pending>) -> Result<(), StoreError> {
+        let Some(rx) = rx else { return Ok(()) };
+        match tokio::time::timeout(self.inner.commit_timeout, rx).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(StoreError::Unavailable(e)),
+            Ok(Err(_)) => Err(StoreError::Unavailable("the committer has stopped".into())),
+            Err(_) => {
+                self.inner.stalled.store(true, Ordering::Relaxed);
+                tracing::error!(
+                    timeout_ms = self.inner.commit_timeout.as_millis() as u64,
+                    "a group commit did not complete in time; the disk may be stalled"
+                );
+                Err(StoreError::Timeout(self.inner.commit_timeout.as_millis() as u64))
+            }
+        }
+    }
+
     /// The member's encoded state on disk (empty when none).
     fn load(&self, member: &str) -> Result<Box<[u8]>, StoreError> {
         match self.inner.members.get(member.as_bytes()) {
@@ -350,23 +384,12 @@ impl EmbeddedStore {
 
     /// Waits until everything queued so far is durable.
     async fn commit(&self) -> Result<(), StoreError> {
-        wait(Some(self.flush_queued()?)).await
+        self.wait(Some(self.flush_queued()?)).await
     }
 }
 
 /// What a strict-mode answer waits on.
 type Pending = oneshot::Receiver<Result<(), String>>;
-
-async fn wait(rx: Option<Pending>) -> Result<(), StoreError> {
-    match rx {
-        None => Ok(()),
-        Some(rx) => match rx.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::Unavailable(e)),
-            Err(_) => Err(StoreError::Unavailable("the committer has stopped".into())),
-        },
-    }
-}
 
 /// Ends the committer. Stopped by the store (closed, or dropped), it leaves the queue to the
 /// store's drop, which writes it. Stopped any other way (a panic, a poisoned lock), it
@@ -465,6 +488,7 @@ fn committer(inner: std::sync::Weak<Inner>, inbox: &Inbox, durability: Durabilit
             if result.is_ok() {
                 // This thread alone advances `written`, so the sync covered everything up to it.
                 inner.durable.fetch_max(inner.written.load(Ordering::Acquire), Ordering::Release);
+                inner.stalled.store(false, Ordering::Relaxed);
             }
             inner.stats.commits.fetch_add(1, Ordering::Relaxed);
             if let Some(f) = &inner.on_commit {
@@ -568,7 +592,7 @@ impl Store for EmbeddedStore {
                 (change.output, pending)
             }
         };
-        wait(pending).await?;
+        self.wait(pending).await?;
         Ok(output)
     }
 
@@ -606,7 +630,7 @@ impl Store for EmbeddedStore {
             (existed, pending)
         };
         // Erase is an admin action: always wait for durability, whatever the mode.
-        wait(pending).await?;
+        self.wait(pending).await?;
         self.commit().await?;
         Ok(existed)
     }
@@ -616,7 +640,19 @@ impl Store for EmbeddedStore {
     }
 
     async fn ready(&self) -> Result<(), StoreError> {
-        self.check()
+        self.check()?;
+        if self.inner.stalled.load(Ordering::Relaxed) {
+            // A strict answer gave up on its group commit: ready again once one completes in
+            // time.
+            self.commit().await.map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "group commits take longer than {} ms; check the disk",
+                    self.inner.commit_timeout.as_millis()
+                ))
+            })?;
+            self.inner.stalled.store(false, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     fn counters(&self) -> Vec<(&'static str, u64)> {

@@ -202,6 +202,67 @@ async fn an_embedded_denial_that_counts_nothing_costs_no_write_and_no_fsync() {
     assert!(commits() > before);
 }
 
+/// Holds the committer inside its commit observer while closed, as a disk whose fsync does
+/// not return would.
+#[derive(Default)]
+struct Stall {
+    on: std::sync::Mutex<bool>,
+    lifted: std::sync::Condvar,
+}
+
+impl Stall {
+    fn set(&self, on: bool) {
+        *self.on.lock().unwrap() = on;
+        self.lifted.notify_all();
+    }
+
+    fn pass(&self) {
+        let on = self.on.lock().unwrap();
+        drop(self.lifted.wait_while(on, |on| *on).unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_disk_turns_strict_answers_into_timeouts_and_readiness_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let stall = Arc::new(Stall::default());
+    let observer = stall.clone();
+    let mut cfg = EmbeddedConfig::new(dir.path());
+    cfg.commit_timeout = std::time::Duration::from_secs(10);
+    let store = EmbeddedStore::open_observed(cfg, Some(Arc::new(move |_, _| observer.pass()))).unwrap();
+    let policy = Arc::new(Policy::preset("linkedin").unwrap());
+    assert!(decide_via(&store, &policy, view("ada")).await);
+    store.ready().await.unwrap();
+
+    // The disk stalls. From here the test's clock is paused: the timeout passes as soon as
+    // nothing else can happen, without waiting ten real seconds.
+    stall.set(true);
+    tokio::time::pause();
+    let p = policy.clone();
+    let answer = store
+        .update("ada", move |st| {
+            let d = decide(&p, st, &view("ada"), now()).unwrap();
+            Change::new(d.allowed, true)
+        })
+        .await;
+    assert!(
+        matches!(answer, Err(pacekeeper_store::StoreError::Timeout(10_000))),
+        "a strict answer gives up after the commit timeout: {answer:?}"
+    );
+    let not_ready = store.ready().await.unwrap_err();
+    assert!(not_ready.to_string().contains("check the disk"), "{not_ready}");
+    assert!(not_ready.is_transient(), "the server answers 503 and may fail open");
+
+    // The disk comes back: the store is ready again, and the write that timed out landed
+    // (as a write that times out may).
+    tokio::time::resume();
+    stall.set(false);
+    store.ready().await.unwrap();
+    assert_eq!(used(&store, &policy, "ada").await, 2);
+    assert!(decide_via(&store, &policy, view("ada")).await);
+    assert_eq!(used(&store, &policy, "ada").await, 3);
+}
+
 /// The store on a real single `redis-server`, with the server process kept alive by the guard.
 fn redis_single() -> (RedisStore, RedisServer) {
     let server = RedisServer::start();
