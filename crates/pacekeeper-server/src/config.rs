@@ -310,3 +310,34 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The configuration file shown in the README, as an operator would copy it.
+    fn readme_example() -> String {
+        let readme = include_str!("../../../README.md");
+        let section = readme.split("### Configuration file").nth(1).expect("the README has a configuration section");
+        let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        section[start..].split("```").next().unwrap().to_string()
+    }
+
+    #[test]
+    fn the_readme_configuration_example_is_accepted_as_written() {
+        let config = Config::from_toml("README.md", &readme_example()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.listen, "127.0.0.1:7300");
+        assert_eq!(config.commit_timeout_ms, 5000);
+        assert_eq!(config.flush_interval_ms, 100);
+        assert_eq!(config.redis.timeout_ms, 500);
+        assert_eq!(config.tokens.len(), 2);
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_its_line() {
+        let src = format!("{}\ncommit_timeout = 5\n", readme_example().split("\n[redis]").next().unwrap());
+        let e = Config::from_toml("pacekeeper.toml", &src).unwrap_err().to_string();
+        let line = src.lines().count();
+        assert!(e.contains(&format!("pacekeeper.toml:{line}")) && e.contains("commit_timeout"), "{e}");
+    }
+}
