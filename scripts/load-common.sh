@@ -13,17 +13,28 @@ start_server() {
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status"; }
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 
+# The whole machine's CPU time from /proc/stat: "busy idle steal" in ticks (busy: user,
+# nice, system, irq, softirq; idle includes iowait).
+machine() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6, $9 }' /proc/stat; }
+
 # phase CMD…: runs wrk, then prints the server's own CPU time per request (wrk shares the
-# cores, so requests/s alone mixes the server's cost with the load generator's).
+# cores, so requests/s alone mixes the server's cost with the load generator's), the whole
+# machine's (server, wrk and kernel), and how much of the phase the cores sat idle or were
+# taken by the hypervisor (steal). Requests/s ≈ cores / machine CPU per request × (1 − idle
+# − steal): the last two say whether a phase was short of CPU or waiting.
 phase() {
-  local before after n hz
+  local before after n hz m0 m1
   hz=$(getconf CLK_TCK)
   before=$(ticks)
+  m0=$(machine)
   "$@" >"$work/wrk.out"
+  m1=$(machine)
   after=$(ticks)
   grep -E "Requests/sec|latency|Non-2xx|Socket errors" "$work/wrk.out"
   n=$(awk '/requests in/ {print $1}' "$work/wrk.out")
   awk -v t=$((after - before)) -v hz="$hz" -v n="$n" 'BEGIN { printf "server CPU per request: %.1f us\n", t * 1e6 / hz / n }'
+  echo "$m0 $m1" | awk -v hz="$hz" -v n="$n" '{ b = $4 - $1; i = $5 - $2; s = $6 - $3; t = b + i + s
+    printf "machine CPU per request: %.1f us; idle %.0f %%, steal %.0f %%\n", b * 1e6 / hz / n, 100 * i / t, 100 * s / t }'
 }
 
 # Requests/s and p99 (ms) of the last phase.

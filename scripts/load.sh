@@ -4,6 +4,8 @@
 # all against the same server, with its RSS before and after. The three phases run ROUNDS
 # times (default 3) in turn, and the ratios to /healthz are taken within each round, so a
 # slow spell of the machine weighs on both sides of a ratio; the summary gives the median.
+# With WITH_DRY_RUN=1 each round adds dry runs over the same 100,000 members (decisions read
+# and answered, nothing written), which separates the cost of writing from the rest.
 # Usage: scripts/load.sh [seconds per phase, default 10] [connections, default 64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +31,11 @@ for round in $(seq "$rounds"); do
   MEMBERS=100000 phase wrk -t2 -c"$conns" -d"${secs}s" -s bench/load/decide.lua "$addr"
   decide=$(rate) decide_p99=$(p99)
   [ "$round" = 1 ] && echo "RSS after 100,000 members: $(rss)"
+  if [ "${WITH_DRY_RUN:-0}" = 1 ]; then
+    echo "== round $round: /v1/decide dry runs, 100,000 members (nothing written)"
+    MEMBERS=100000 DRY_RUN=1 phase wrk -t2 -c"$conns" -d"${secs}s" -s bench/load/decide.lua "$addr"
+    echo "ratio to /healthz: $(awk -v d="$(rate)" -v h="$health" 'BEGIN { printf "%.2f", d / h }')"
+  fi
   echo "== round $round: /v1/decide, one hot member"
   MEMBERS=1 phase wrk -t2 -c"$conns" -d"${secs}s" -s bench/load/decide.lua "$addr"
   hot=$(rate) hot_p99=$(p99)
