@@ -76,11 +76,12 @@ pub fn decide(
         st
     };
     st.prune(policy, now);
+    let ask = Ask { policy, req, action, tier, cost, now };
     let request_id = req.request_id.as_deref().map(key64);
     if let Some(id) = request_id
         && let Some(r) = st.recent.iter().find(|r| r.id == id).cloned()
     {
-        return Ok(repeat(policy, st, req, action, tier, cost, now, &r));
+        return Ok(repeat(&ask, st, &r));
     }
     let action_key = policy.action_key(action);
     let dry = req.dry_run;
@@ -99,7 +100,7 @@ pub fn decide(
     let cooldown_until =
         target.and_then(|t| st.cooldowns.iter().find(|c| c.action == action_key && c.target == t).map(|c| c.until));
 
-    let evals = evaluate_all(policy, st, req, action, tier, cost, now);
+    let evals = evaluate_all(&ask, st);
     let all_fit = evals.iter().all(|e| e.fits);
 
     if all_fit && !pre_restricted && !pre_verification && cooldown_until.is_none() && verification_penalty.is_none() {
@@ -331,16 +332,21 @@ fn amount_for(
     a
 }
 
-/// Every limit of `action` that applies to `req`, evaluated for `cost` at `now`.
-fn evaluate_all(
-    policy: &Policy,
-    st: &MemberState,
-    req: &DecideRequest,
+/// A validated request: what every limit is evaluated against.
+struct Ask<'a> {
+    policy: &'a Policy,
+    req: &'a DecideRequest,
+    /// The action's index in the policy.
     action: usize,
+    /// The member's tier, as resolved for this request.
     tier: usize,
     cost: u64,
     now: Ms,
-) -> Vec<Eval> {
+}
+
+/// Every limit of the action that applies to the request, evaluated for its cost.
+fn evaluate_all(ask: &Ask<'_>, st: &MemberState) -> Vec<Eval> {
+    let Ask { policy, req, action, tier, cost, now } = *ask;
     let mut level = None;
     policy.limits_by_action[action]
         .iter()
@@ -650,18 +656,9 @@ fn band_duration(bands: &[Band], extras: u32) -> Ms {
 }
 
 /// Answers a repeated `request_id` with the first decision, without charging again.
-#[allow(clippy::too_many_arguments)]
-fn repeat(
-    policy: &Policy,
-    st: &MemberState,
-    req: &DecideRequest,
-    action: usize,
-    tier: usize,
-    cost: u64,
-    now: Ms,
-    r: &Recent,
-) -> Decision {
-    let evals = evaluate_all(policy, st, req, action, tier, cost, now);
+fn repeat(ask: &Ask<'_>, st: &MemberState, r: &Recent) -> Decision {
+    let (policy, req, now) = (ask.policy, ask.req, ask.now);
+    let evals = evaluate_all(ask, st);
     let limits = statuses(policy, &evals, now);
     let warnings = warnings(policy, &limits);
     let limit = r.limit.and_then(|k| policy.limit_by_key(k)).map(|l| l.name.clone());
