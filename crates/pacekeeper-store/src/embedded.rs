@@ -225,7 +225,7 @@ struct Inner {
     failed: AtomicBool,
     /// A strict answer gave up waiting for its group commit, and no group commit has
     /// completed since: the disk may be stalled.
-    stalled: Arc<AtomicBool>,
+    stalled: AtomicBool,
     commit_timeout: Duration,
     stats: Arc<EmbeddedStats>,
     /// Observes each group commit: (updates in it, fsync time).
@@ -270,7 +270,7 @@ impl EmbeddedStore {
             written: Arc::new(AtomicU64::new(0)),
             durable: AtomicU64::new(0),
             failed: AtomicBool::new(false),
-            stalled: Arc::new(AtomicBool::new(false)),
+            stalled: AtomicBool::new(false),
             commit_timeout: config.commit_timeout,
             stats: Arc::new(EmbeddedStats::default()),
             on_commit,
@@ -329,11 +329,13 @@ impl EmbeddedStore {
             Ok(Ok(Err(e))) => Err(StoreError::Unavailable(e)),
             Ok(Err(_)) => Err(StoreError::Unavailable("the committer has stopped".into())),
             Err(_) => {
-                self.inner.stalled.store(true, Ordering::Relaxed);
-                tracing::error!(
-                    timeout_ms = self.inner.commit_timeout.as_millis() as u64,
-                    "a group commit did not complete in time; the disk may be stalled"
-                );
+                // Logged once per stall, not once per answer that gives up.
+                if !self.inner.stalled.swap(true, Ordering::Relaxed) {
+                    tracing::error!(
+                        timeout_ms = self.inner.commit_timeout.as_millis() as u64,
+                        "a group commit did not complete in time; the disk may be stalled"
+                    );
+                }
                 Err(StoreError::Timeout(self.inner.commit_timeout.as_millis() as u64))
             }
         }
@@ -629,9 +631,13 @@ impl Store for EmbeddedStore {
             shard.insert(member.into(), Entry { bytes: Box::default(), seq });
             (existed, pending)
         };
-        // Erase is an admin action: always wait for durability, whatever the mode.
-        self.wait(pending).await?;
-        self.commit().await?;
+        // Erase is an admin action: always wait for durability, whatever the mode. In strict
+        // mode the delete's own waiter is released by the fsync covering it; in relaxed mode
+        // a flush stands in for it.
+        match pending {
+            Some(_) => self.wait(pending).await?,
+            None => self.commit().await?,
+        }
         Ok(existed)
     }
 

@@ -380,13 +380,10 @@ impl RedisStore {
                 current = now;
                 continue;
             }
-            let next = if encoded.is_empty() {
-                encoded
-            } else {
-                let mut v = encoded;
-                v.extend_from_slice(&self.inner.write_ids.next());
-                v
-            };
+            let mut next = encoded;
+            if !next.is_empty() {
+                next.extend_from_slice(&self.inner.write_ids.next());
+            }
             let ttl = ttl.map_or(0, |t| t.as_millis().max(1) as u64);
             let answer: Value = self
                 .inner
@@ -500,8 +497,8 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// A stored value: the encoded state, then its write id ([`WRITE_ID`] bytes).
-/// A stored value without its write id: the encoded state (empty for none).
+/// A stored value (the encoded state, then its [`WRITE_ID`]-byte write id) without its write
+/// id: the encoded state (empty for none).
 fn stored_state(bytes: &[u8]) -> &[u8] {
     bytes.len().checked_sub(WRITE_ID).map_or(&[][..], |n| &bytes[..n])
 }
