@@ -24,6 +24,13 @@ fn the_shipped_presets_compile() {
 }
 
 #[test]
+fn the_benchmark_policy_compiles_with_its_two_anchored_limits() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/two-limits.toml");
+    let p = Policy::load(path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.limit_names().collect::<Vec<_>>(), ["weekly", "hourly"]);
+}
+
+#[test]
 fn every_number_in_the_presets_cites_its_seed() {
     // A paragraph (lines up to a blank line or a table header) that holds a number must carry a
     // comment naming the seed it comes from, or marking it as an operational choice.

@@ -79,7 +79,7 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (name, durability) in
-        [("relaxed", Durability::Relaxed { interval: Duration::from_millis(100) }), ("strict", Durability::Strict)]
+        [("process", Durability::Process), ("relaxed", Durability::Relaxed), ("strict", Durability::Strict)]
     {
         let mut cfg = EmbeddedConfig::new(dir.path().join(name));
         cfg.durability = durability;

@@ -15,15 +15,29 @@ pub enum Scope {
     Admin,
 }
 
-/// `durability = "strict" | "relaxed"`.
+/// `durability = "process" | "strict" | "relaxed"`: what an answered decision survives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum DurabilityName {
-    /// Answers wait for their fsync (default).
+    /// Answers leave once their write reaches the operating system; fsync every
+    /// `sync_interval_ms` (default): survives `kill -9`.
     #[default]
+    Process,
+    /// Answers wait for their fsync: survives a power loss.
     Strict,
-    /// Fsync on an interval.
+    /// Answers wait for nothing: a `kill -9` may lose the last `sync_interval_ms`.
     Relaxed,
+}
+
+impl DurabilityName {
+    /// The store's durability level of this name.
+    pub fn level(self) -> pacekeeper_store::Durability {
+        match self {
+            DurabilityName::Process => pacekeeper_store::Durability::Process,
+            DurabilityName::Strict => pacekeeper_store::Durability::Strict,
+            DurabilityName::Relaxed => pacekeeper_store::Durability::Relaxed,
+        }
+    }
 }
 
 /// `store = "embedded" | "redis"`.
@@ -104,11 +118,13 @@ pub struct Config {
     pub redis: RedisSection,
     /// What decisions do while the store cannot be reached.
     pub fail_mode: FailMode,
-    /// Strict or relaxed durability.
+    /// Process (default), strict or relaxed durability.
     pub durability: DurabilityName,
-    /// Relaxed mode's flush interval, in milliseconds.
-    pub flush_interval_ms: u64,
-    /// Strict mode: how long an answer waits for its group commit before it fails (503).
+    /// The log is fsynced at least this often (process and relaxed), in milliseconds.
+    #[serde(alias = "flush_interval_ms")]
+    pub sync_interval_ms: u64,
+    /// How long an answer waits for its write to be as durable as promised before it fails
+    /// (503), in milliseconds.
     pub commit_timeout_ms: u64,
     /// Member states held in memory at most.
     pub cache_members: usize,
@@ -133,8 +149,8 @@ impl Default for Config {
             store: StoreName::Embedded,
             redis: RedisSection::default(),
             fail_mode: FailMode::Closed,
-            durability: DurabilityName::Strict,
-            flush_interval_ms: 100,
+            durability: DurabilityName::Process,
+            sync_interval_ms: 100,
             commit_timeout_ms: 5000,
             cache_members: 100_000,
             block_cache_mb: 16,
@@ -328,7 +344,7 @@ mod tests {
         let config = Config::from_toml("README.md", &readme_example()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.listen, "127.0.0.1:7300");
         assert_eq!(config.commit_timeout_ms, 5000);
-        assert_eq!(config.flush_interval_ms, 100);
+        assert_eq!(config.sync_interval_ms, 100);
         assert_eq!(config.redis.timeout_ms, 500);
         assert_eq!(config.tokens.len(), 2);
     }

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use pacekeeper_engine::Policy;
-use pacekeeper_store::{AnyStore, Durability, EmbeddedConfig, EmbeddedStore, RedisConfig, RedisStore, Store};
+use pacekeeper_store::{AnyStore, EmbeddedConfig, EmbeddedStore, RedisConfig, RedisStore, Store};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::config::{Config, ConfigError, DurabilityName, FailMode, StoreName};
+use crate::config::{Config, ConfigError, FailMode, StoreName};
 use crate::{AppState, app};
 
 /// Why the server could not start or stopped badly.
@@ -174,24 +174,17 @@ async fn reload_on_hangup<S: Store>(state: Arc<AppState<S>>, mut hup: Signal) {
 /// Opens the store the configuration names.
 fn open_store(config: &Config) -> Result<AnyStore, ServeError> {
     Ok(match config.store {
-        StoreName::Embedded => {
-            let durability = match config.durability {
-                DurabilityName::Strict => Durability::Strict,
-                DurabilityName::Relaxed => {
-                    Durability::Relaxed { interval: Duration::from_millis(config.flush_interval_ms.max(1)) }
-                }
-            };
-            AnyStore::Embedded(EmbeddedStore::open_observed(
-                EmbeddedConfig {
-                    path: config.data.clone(),
-                    durability,
-                    cache_members: config.cache_members,
-                    block_cache_bytes: config.block_cache_mb << 20,
-                    commit_timeout: Duration::from_millis(config.commit_timeout_ms.max(1)),
-                },
-                Some(Arc::new(crate::metrics::record_commit)),
-            )?)
-        }
+        StoreName::Embedded => AnyStore::Embedded(EmbeddedStore::open_observed(
+            EmbeddedConfig {
+                path: config.data.clone(),
+                durability: config.durability.level(),
+                sync_interval: Duration::from_millis(config.sync_interval_ms.max(1)),
+                cache_members: config.cache_members,
+                block_cache_bytes: config.block_cache_mb << 20,
+                commit_timeout: Duration::from_millis(config.commit_timeout_ms.max(1)),
+            },
+            Some(Arc::new(crate::metrics::record_commit)),
+        )?),
         StoreName::Redis => {
             let r = &config.redis;
             AnyStore::Redis(RedisStore::open(RedisConfig {

@@ -15,7 +15,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use any::AnyStore;
-pub use embedded::{Durability, EmbeddedConfig, EmbeddedStore};
+pub use embedded::{CommitObserver, Durability, EmbeddedConfig, EmbeddedStats, EmbeddedStore};
 use pacekeeper_engine::{MemberState, StateError};
 pub use redis_store::{RedisConfig, RedisStore};
 

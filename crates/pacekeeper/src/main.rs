@@ -59,9 +59,14 @@ struct ServeArgs {
     /// Accept `at` in requests (replay, back-testing, tests).
     #[arg(long)]
     trust_client_time: bool,
-    /// Durability: strict (answers wait for fsync, the default) or relaxed.
-    #[arg(long, value_parser = ["strict", "relaxed"])]
+    /// Durability, named for what an answered decision survives: process (the default; the
+    /// write reaches the OS before the answer leaves: survives kill -9), strict (the answer
+    /// waits for fsync: survives a power loss) or relaxed (waits for nothing).
+    #[arg(long, value_parser = ["process", "strict", "relaxed"])]
     durability: Option<String>,
+    /// Fsync the log at least this often, in milliseconds (process and relaxed durability).
+    #[arg(long)]
+    sync_interval_ms: Option<u64>,
     /// Member states held in memory at most.
     #[arg(long)]
     cache_members: Option<usize>,
@@ -193,7 +198,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.trust_client_time = true;
     }
     if let Some(v) = args.durability {
-        config.durability = if v == "relaxed" { DurabilityName::Relaxed } else { DurabilityName::Strict };
+        config.durability = match v.as_str() {
+            "strict" => DurabilityName::Strict,
+            "relaxed" => DurabilityName::Relaxed,
+            _ => DurabilityName::Process,
+        };
+    }
+    if let Some(v) = args.sync_interval_ms {
+        config.sync_interval_ms = v;
     }
     if let Some(v) = args.cache_members {
         config.cache_members = v;
@@ -212,7 +224,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.fail_mode = if v == "open" { FailMode::Open } else { FailMode::Closed };
     }
     let filter = tracing_subscriber::EnvFilter::try_from_env("PACEKEEPER_LOG").unwrap_or_else(|_| "info".into());
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr);
+    // Colour only on a terminal: journald, a pipe or a file gets plain lines.
+    let logs =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_ansi(io::stderr().is_terminal());
     match config.log_format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),

@@ -41,43 +41,38 @@ async fn many_clients_on_one_member_admit_exactly_the_amount() {
     assert_eq!(used(&c, &server.base, "hot", "daily_profile_views").await, 150);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn every_answered_decision_survives_kill_9_and_nothing_is_double_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--trust-client-time"], &[]);
-    let c = client();
-    const MEMBERS: usize = 16;
-    const TOTAL: usize = 4000;
-    const KILL_AFTER: usize = 1500;
-    let sent: Arc<Vec<AtomicUsize>> = Arc::new((0..MEMBERS).map(|_| AtomicUsize::new(0)).collect());
-    let answered: Arc<Vec<AtomicUsize>> = Arc::new((0..MEMBERS).map(|_| AtomicUsize::new(0)).collect());
+/// Per member: decisions sent, and decisions answered allowed, over every run so far.
+struct Tally {
+    sent: Vec<AtomicUsize>,
+    answered: Vec<AtomicUsize>,
+}
+
+const MEMBERS: usize = 16;
+
+/// 32 clients send `total` decisions over `MEMBERS` members to `base`; the server is killed
+/// with SIGKILL (no flush, no goodbye) once `kill_after` were answered. Returns when every
+/// client has stopped.
+async fn load_then_kill_9(mut server: Server, tally: &Arc<Tally>, total: usize, kill_after: usize) {
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let killed = Arc::new(tokio::sync::Notify::new());
     let mut tasks = Vec::new();
     for _ in 0..32 {
-        let (c, base, sent, answered, next, done, killed) = (
-            c.clone(),
-            server.base.clone(),
-            sent.clone(),
-            answered.clone(),
-            next.clone(),
-            done.clone(),
-            killed.clone(),
-        );
+        let (c, base, tally, next, done, killed) =
+            (client(), server.base.clone(), tally.clone(), next.clone(), done.clone(), killed.clone());
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= TOTAL {
+                if i >= total {
                     return;
                 }
                 let m = i % MEMBERS;
-                sent[m].fetch_add(1, Ordering::Relaxed);
+                tally.sent[m].fetch_add(1, Ordering::Relaxed);
                 // Weekly event invitations: 1,000 a week, no penalty, so every answer is 200.
                 match decide(&c, &base, json!({"member": format!("m{m}"), "action": "event_invite", "at": AT})).await {
                     Ok((200, _)) => {
-                        answered[m].fetch_add(1, Ordering::Relaxed);
-                        if done.fetch_add(1, Ordering::Relaxed) + 1 == KILL_AFTER {
+                        tally.answered[m].fetch_add(1, Ordering::Relaxed);
+                        if done.fetch_add(1, Ordering::Relaxed) + 1 == kill_after {
                             killed.notify_one();
                         }
                     }
@@ -89,24 +84,60 @@ async fn every_answered_decision_survives_kill_9_and_nothing_is_double_counted()
         }));
     }
     killed.notified().await;
-    let mut server = server;
-    server.child.kill().unwrap(); // SIGKILL: no flush, no goodbye
+    server.child.kill().unwrap();
     server.child.wait().unwrap();
     for t in tasks {
         t.await.unwrap();
     }
-    drop(server);
+}
 
-    let server = Server::start(dir.path(), &["--trust-client-time"], &[]);
-    let mut total = 0;
+/// Several `kill -9`s under load on one data directory, each followed by a restart: every
+/// decision answered allowed is still counted, and nothing is counted twice.
+async fn kill_9_repeatedly_loses_nothing_answered(durability: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--trust-client-time", "--durability", durability];
+    let tally = Arc::new(Tally {
+        sent: (0..MEMBERS).map(|_| AtomicUsize::new(0)).collect(),
+        answered: (0..MEMBERS).map(|_| AtomicUsize::new(0)).collect(),
+    });
+    const CYCLES: usize = 5;
+    for cycle in 0..CYCLES {
+        // 900 answers per cycle at most: 16 members x 1,000 a week leave room for all of them.
+        let server = Server::start(dir.path(), &args, &[]);
+        load_then_kill_9(server, &tally, 1200, 300 + 100 * cycle).await;
+    }
+    let server = Server::start(dir.path(), &args, &[]);
+    let (c, mut total) = (client(), 0);
     for m in 0..MEMBERS {
         let used = used(&c, &server.base, &format!("m{m}"), "weekly_event_invitations").await as usize;
-        let (a, s) = (answered[m].load(Ordering::Relaxed), sent[m].load(Ordering::Relaxed));
-        assert!(a <= used, "member m{m}: {a} answered allowed, only {used} counted after the crash");
-        assert!(used <= s, "member m{m}: {used} counted from {s} sent: double counting");
+        let (a, s) = (tally.answered[m].load(Ordering::Relaxed), tally.sent[m].load(Ordering::Relaxed));
+        assert!(a <= used, "{durability}: member m{m}: {a} answered allowed, only {used} counted after the crashes");
+        assert!(used <= s, "{durability}: member m{m}: {used} counted from {s} sent: double counting");
         total += a;
     }
-    assert!(total >= KILL_AFTER, "the kill came after {KILL_AFTER} answers");
+    assert!(total >= 300 * CYCLES, "{durability}: each kill came after 300 or more answers, {total} in all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn process_durability_loses_no_answered_decision_over_repeated_kill_9s() {
+    kill_9_repeatedly_loses_nothing_answered("process").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn strict_durability_loses_no_answered_decision_over_repeated_kill_9s() {
+    kill_9_repeatedly_loses_nothing_answered("strict").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_server_logs_without_colour_codes_when_standard_error_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[], &[("PACEKEEPER_LOG", "info")]);
+    decide(&client(), &server.base, json!({"member": "ada", "action": "invite"})).await.unwrap();
+    server.signal("-TERM");
+    let (code, logs) = server.wait();
+    assert_eq!(code, 0, "{logs}");
+    assert!(logs.contains("started") && logs.contains("stopped cleanly"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "no ANSI escape codes in piped logs: {logs:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
