@@ -32,11 +32,13 @@ phase() {
   after=$(ticks)
   grep -E "Requests/sec|latency|Non-2xx|Socket errors" "$work/wrk.out"
   n=$(awk '/requests in/ {print $1}' "$work/wrk.out")
-  awk -v t=$((after - before)) -v hz="$hz" -v n="$n" 'BEGIN { printf "server CPU per request: %.1f us\n", t * 1e6 / hz / n }'
+  awk -v t=$((after - before)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f\n", t * 1e6 / hz / n }' >"$work/cpu"
+  echo "server CPU per request: $(cpu) us"
   echo "$m0 $m1" | awk -v hz="$hz" -v n="$n" '{ b = $4 - $1; i = $5 - $2; s = $6 - $3; t = b + i + s
     printf "machine CPU per request: %.1f us; idle %.0f %%, steal %.0f %%\n", b * 1e6 / hz / n, 100 * i / t, 100 * s / t }'
 }
 
-# Requests/s and p99 (ms) of the last phase.
+# Requests/s, p99 (ms) and server CPU per request (µs) of the last phase.
+cpu() { cat "$work/cpu"; }
 rate() { awk '/Requests\/sec/ { print $2 }' "$work/wrk.out"; }
 p99() { sed -n 's/.*p99=\([0-9.]*\)ms.*/\1/p' "$work/wrk.out"; }

@@ -1,50 +1,94 @@
 #!/usr/bin/env bash
-# Load benchmark of `pacekeeper serve` on loopback, bounded in time:
-#   /healthz, then /v1/decide over 100,000 members, then /v1/decide on one hot member,
-# all against the same server, with its RSS before and after. The three phases run ROUNDS
-# times (default 3) in turn, and the ratios to /healthz are taken within each round, so a
-# slow spell of the machine weighs on both sides of a ratio; the summary gives the median.
-# With WITH_DRY_RUN=1 each round adds dry runs over the same 100,000 members (decisions read
-# and answered, nothing written), which separates the cost of writing from the rest.
+# Load benchmark of `pacekeeper serve` on loopback, bounded in time. Three servers, started
+# once on fresh data directories:
+#   A: the benchmark policy (bench/two-limits.toml: 100 a week and 20 an hour, both anchored)
+#      in $DURABILITY (default process);
+#   B: the `linkedin` preset (the `invite` mix: two windows, two caps) in the same durability;
+#   S: the benchmark policy in strict durability, whose tail is the disk's.
+# Each round runs, against the same machine state: /healthz of A, then /v1/decide over
+# 100,000 members on A, one hot member on A, 100,000 members on B and on S. Ratios are taken
+# to that round's /healthz, so a slow spell weighs on both sides; the summary gives medians.
+# The disk's own write+fdatasync latency is measured at the start and the end, to read beside
+# strict mode's p99. With WITH_DRY_RUN=1 each round adds dry runs on A (read and answered,
+# nothing written).
 # Usage: scripts/load.sh [seconds per phase, default 10] [connections, default 64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-64}
 rounds=${ROUNDS:-3}
-durability=${DURABILITY:-strict}
+durability=${DURABILITY:-process}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-cargo build --release -q -p pacekeeper
+cargo build --release -q -p pacekeeper -p pacekeeper-loadgen
 work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+servers=()
+trap 'kill "${servers[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 . scripts/load-common.sh
-start_server --data "$work/data" --durability "$durability" --cache-members "${CACHE:-200000}"
-echo "server: $banner"
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {print int($2/1024/1024) " GiB"}' /proc/meminfo); wrk -t2 -c$conns -d${secs}s, $rounds rounds"
-echo "RSS at start: $(rss)"
+
+# serve NAME ARGS…: starts a server; sets NAME_pid and NAME_addr.
+serve() {
+  local name=$1; shift
+  start_server --data "$work/data-$name" --cache-members "${CACHE:-200000}" "$@"
+  servers+=("$pid")
+  printf -v "${name}_pid" %s "$pid"
+  printf -v "${name}_addr" %s "$addr"
+  echo "server $name: $banner"
+}
+# on NAME: the next phase measures server NAME.
+on() { pid=$(eval echo "\$${1}_pid"); addr=$(eval echo "\$${1}_addr"); }
+
+serve A --policy bench/two-limits.toml --durability "$durability"
+serve B --policy linkedin --durability "$durability"
+serve S --policy bench/two-limits.toml --durability strict
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {print int($2/1024/1024) " GiB"}' /proc/meminfo); wrk -t2 -c$conns -d${secs}s, $rounds rounds; $(date -u +%F)"
+echo "disk, before: $(./target/release/pacekeeper-loadgen fsync --dir "$work" | grep '^fsync ')"
+on A
+echo "RSS of A at start: $(rss)"
 : >"$work/summary"
 for round in $(seq "$rounds"); do
+  on A
   echo "== round $round: /healthz"
   phase wrk -t2 -c"$conns" -d"${secs}s" -s bench/load/healthz.lua "$addr"
-  health=$(rate)
-  echo "== round $round: /v1/decide, 100,000 members (invite: 4 limits each)"
+  health=$(rate) health_cpu=$(cpu)
+  echo "== round $round: A /v1/decide, 100,000 members, two limits, $durability"
   MEMBERS=100000 phase wrk -t2 -c"$conns" -d"${secs}s" -s bench/load/decide.lua "$addr"
-  decide=$(rate) decide_p99=$(p99)
-  [ "$round" = 1 ] && echo "RSS after 100,000 members: $(rss)"
+  decide=$(rate) decide_p99=$(p99) decide_cpu=$(cpu)
+  [ "$round" = 1 ] && echo "RSS of A after 100,000 members: $(rss)"
   if [ "${WITH_DRY_RUN:-0}" = 1 ]; then
-    echo "== round $round: /v1/decide dry runs, 100,000 members (nothing written)"
+    echo "== round $round: A /v1/decide dry runs, 100,000 members (nothing written)"
     MEMBERS=100000 DRY_RUN=1 phase wrk -t2 -c"$conns" -d"${secs}s" -s bench/load/decide.lua "$addr"
     echo "ratio to /healthz: $(awk -v d="$(rate)" -v h="$health" 'BEGIN { printf "%.2f", d / h }')"
   fi
-  echo "== round $round: /v1/decide, one hot member"
+  echo "== round $round: A /v1/decide, one hot member"
   MEMBERS=1 phase wrk -t2 -c"$conns" -d"${secs}s" -s bench/load/decide.lua "$addr"
   hot=$(rate) hot_p99=$(p99)
-  echo "$health $decide $decide_p99 $hot $hot_p99" >>"$work/summary"
+  on B
+  echo "== round $round: B /v1/decide, 100,000 members, linkedin invite mix, $durability"
+  MEMBERS=100000 phase wrk -t2 -c"$conns" -d"${secs}s" -s bench/load/decide.lua "$addr"
+  mix=$(rate) mix_p99=$(p99)
+  on S
+  echo "== round $round: S /v1/decide, 100,000 members, two limits, strict"
+  MEMBERS=100000 phase wrk -t2 -c"$conns" -d"${secs}s" -s bench/load/decide.lua "$addr"
+  strict=$(rate) strict_p99=$(p99)
+  echo "$health $decide $decide_p99 $hot $hot_p99 $mix $mix_p99 $strict $strict_p99 $health_cpu $decide_cpu" >>"$work/summary"
 done
-echo "RSS at end: $(rss)"
-curl -s "$addr/metrics" | grep -E "^pacekeeper_store_commit_(batch_size|seconds)_(sum|count)|^pacekeeper_cache"
-echo "== per round: healthz/s, decide/s (ratio, p99), hot/s (ratio, p99)"
-awk '{ printf "%.0f  %.0f (%.2f, %s ms)  %.0f (%.2f, %s ms)\n", $1, $2, $2 / $1, $3, $4, $4 / $1, $5 }' "$work/summary"
+echo "disk, after: $(./target/release/pacekeeper-loadgen fsync --dir "$work" | grep '^fsync ')"
+on A
+echo "RSS of A at end: $(rss)"
+for s in A S; do
+  on $s
+  echo "server $s: $(curl -s "$addr/metrics" | grep -E "^pacekeeper_store_(commits|log_writes)_total" | tr '\n' ' ')"
+done
+echo "== per round: healthz/s; A decide/s (ratio, p99); A hot; B invite mix; S strict"
+awk '{ printf "%.0f; %.0f (%.2f, %s ms); %.0f (%.2f, %s ms); %.0f (%.2f, %s ms); %.0f (%.2f, %s ms)\n",
+  $1, $2, $2 / $1, $3, $4, $4 / $1, $5, $6, $6 / $1, $7, $8, $8 / $1, $9 }' "$work/summary"
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-echo "median ratio, 100,000 members: $(awk '{ printf "%.3f\n", $2 / $1 }' "$work/summary" | median); median p99: $(awk '{ print $3 }' "$work/summary" | median) ms"
-echo "median ratio, hot member: $(awk '{ printf "%.3f\n", $4 / $1 }' "$work/summary" | median); median p99: $(awk '{ print $5 }' "$work/summary" | median) ms"
+# report LABEL RATE_COLUMN P99_COLUMN: the median ratio to /healthz and median p99 of a phase.
+report() {
+  echo "$1: median ratio $(awk -v c="$2" '{ printf "%.3f\n", $c / $1 }' "$work/summary" | median), median p99 $(awk -v c="$3" '{ print $c }' "$work/summary" | median) ms"
+}
+report "A, 100,000 members, $durability" 2 3
+report "A, hot member, $durability" 4 5
+report "B, linkedin invite mix, $durability" 6 7
+report "S, 100,000 members, strict" 8 9
+echo "server CPU per request, median: /healthz $(awk '{ print $10 }' "$work/summary" | median) us, A decide $(awk '{ print $11 }' "$work/summary" | median) us"
