@@ -273,6 +273,7 @@ async fn a_stalled_disk_turns_strict_answers_into_timeouts_and_readiness_follows
     let stall = Arc::new(Stall::default());
     let observer = stall.clone();
     let mut cfg = EmbeddedConfig::new(dir.path());
+    cfg.durability = Durability::Strict;
     cfg.commit_timeout = std::time::Duration::from_secs(10);
     let store = EmbeddedStore::open_observed(cfg, Some(Arc::new(move |_, _| observer.pass()))).unwrap();
     let policy = Arc::new(Policy::preset("linkedin").unwrap());

@@ -57,7 +57,7 @@ impl Committer {
         let mut jobs = Vec::new();
         let mut last = clock::start();
         loop {
-            let closed = self.wait_for_work(last);
+            let closed = self.wait_for_work(&mut last);
             last = clock::start();
             self.inbox.take(&mut jobs);
             if !jobs.is_empty() {
@@ -71,14 +71,18 @@ impl Committer {
     }
 
     /// Sleeps until a group is due; returns whether the store is closing.
-    fn wait_for_work(&self, last: std::time::Instant) -> bool {
+    fn wait_for_work(&self, last: &mut std::time::Instant) -> bool {
         let Ok(mut q) = self.inbox.queue.lock() else { return true };
         loop {
             if q.closed {
                 return true;
             }
             q.gathering = false;
-            let since = clock::elapsed(last);
+            if q.jobs.is_empty() && clock::elapsed(*last) >= self.interval {
+                // Nothing queued: a new interval starts, instead of waking every millisecond.
+                *last = clock::start();
+            }
+            let since = clock::elapsed(*last);
             if q.jobs.len() >= MAX_QUEUED || (!q.jobs.is_empty() && since >= self.interval) {
                 return false;
             }
