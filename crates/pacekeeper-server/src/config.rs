@@ -126,6 +126,9 @@ pub struct Config {
     /// How long an answer waits for its write to be as durable as promised before it fails
     /// (503), in milliseconds.
     pub commit_timeout_ms: u64,
+    /// Size of a log segment of the embedded store, in KiB: a checkpoint into fjall follows
+    /// each one, and a crash replays at most about this much at start-up.
+    pub log_segment_kb: u64,
     /// Member states held in memory at most.
     pub cache_members: usize,
     /// The store's block cache, in MiB.
@@ -152,6 +155,7 @@ impl Default for Config {
             durability: DurabilityName::Process,
             sync_interval_ms: 100,
             commit_timeout_ms: 5000,
+            log_segment_kb: 64 << 10,
             cache_members: 100_000,
             block_cache_mb: 16,
             max_body_bytes: 1 << 20,

@@ -179,6 +179,7 @@ fn open_store(config: &Config) -> Result<AnyStore, ServeError> {
                 path: config.data.clone(),
                 durability: config.durability.level(),
                 sync_interval: Duration::from_millis(config.sync_interval_ms.max(1)),
+                log_segment_bytes: config.log_segment_kb.max(1) << 10,
                 cache_members: config.cache_members,
                 block_cache_bytes: config.block_cache_mb << 20,
                 commit_timeout: Duration::from_millis(config.commit_timeout_ms.max(1)),

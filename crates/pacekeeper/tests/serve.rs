@@ -95,7 +95,12 @@ async fn load_then_kill_9(mut server: Server, tally: &Arc<Tally>, total: usize, 
 /// decision answered allowed is still counted, and nothing is counted twice.
 async fn kill_9_repeatedly_loses_nothing_answered(durability: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["--trust-client-time", "--durability", durability];
+    // 16 KiB log segments: each run seals many, checkpoints them into fjall and deletes them,
+    // so the kills land between checkpoints as well as between fsyncs.
+    let config = dir.path().join("pacekeeper.toml");
+    std::fs::write(&config, "log_segment_kb = 16\n").unwrap();
+    let data = dir.path().join("data");
+    let args = ["--trust-client-time", "--durability", durability, "--config", config.to_str().unwrap()];
     let tally = Arc::new(Tally {
         sent: (0..MEMBERS).map(|_| AtomicUsize::new(0)).collect(),
         answered: (0..MEMBERS).map(|_| AtomicUsize::new(0)).collect(),
@@ -103,10 +108,10 @@ async fn kill_9_repeatedly_loses_nothing_answered(durability: &str) {
     const CYCLES: usize = 5;
     for cycle in 0..CYCLES {
         // 900 answers per cycle at most: 16 members x 1,000 a week leave room for all of them.
-        let server = Server::start(dir.path(), &args, &[]);
+        let server = Server::start(&data, &args, &[]);
         load_then_kill_9(server, &tally, 1200, 300 + 100 * cycle).await;
     }
-    let server = Server::start(dir.path(), &args, &[]);
+    let server = Server::start(&data, &args, &[]);
     let (c, mut total) = (client(), 0);
     for m in 0..MEMBERS {
         let used = used(&c, &server.base, &format!("m{m}"), "weekly_event_invitations").await as usize;
@@ -116,6 +121,30 @@ async fn kill_9_repeatedly_loses_nothing_answered(durability: &str) {
         total += a;
     }
     assert!(total >= 300 * CYCLES, "{durability}: each kill came after 300 or more answers, {total} in all");
+    // The restarted server checkpoints too (other members, so the tally above stands).
+    for i in 0..400 {
+        decide(&c, &server.base, json!({"member": format!("other{}", i % 40), "action": "event_invite", "at": AT}))
+            .await
+            .unwrap();
+    }
+    // The applier checkpoints on its own thread once a segment is sealed: wait for it (bounded).
+    let mut checkpoints = 0;
+    for _ in 0..250 {
+        let metrics = c.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+        let line = metrics.lines().find_map(|l| l.strip_prefix("pacekeeper_store_checkpoints_total "));
+        checkpoints = line.map_or(0, |v| v.trim().parse::<u64>().unwrap());
+        if checkpoints > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(checkpoints > 0, "{durability}: no checkpoint into fjall within 5 s");
+    // A clean stop checkpoints everything and deletes the log.
+    server.signal("-TERM");
+    let (code, logs) = server.wait();
+    assert_eq!(code, 0, "{logs}");
+    let left: Vec<_> = std::fs::read_dir(data.join("wal")).unwrap().collect();
+    assert!(left.is_empty(), "{durability}: log segments left after a clean stop: {left:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

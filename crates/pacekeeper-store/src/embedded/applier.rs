@@ -1,31 +1,100 @@
-//! The applier thread: puts logged writes into fjall, the log's checkpoint, off every answer's
-//! path (fjall's journal rotation fsyncs under a lock each write batch needs).
+//! The applier thread: checkpoints the log into fjall, off every answer's path.
+//!
+//! fjall is only the log's checkpoint, so it need not see every write: the applier puts each
+//! member's latest value into fjall once per checkpoint, read from the cache, instead of
+//! every write as it is logged. Under load a member is written many times between two
+//! checkpoints, and fjall's flushes and compactions (measured to stall answers on a busy
+//! machine, BENCHMARKS.md) shrink by that factor.
+//!
+//! A checkpoint runs when a log segment is sealed (so it can be deleted), when the cache
+//! needs room (only entries fjall holds can be evicted), at least every [`CHECKPOINT_EVERY`],
+//! and when the store closes. It reads `written` (the log's end), then every cache entry
+//! written since the last checkpoint (`seq` above `applied`), and writes their values to
+//! fjall. Every write logged up to `written` is then in fjall or superseded there by a newer
+//! value of the same member, so `applied` moves to `written`. (A value newer than the log's end
+//! may reach fjall before its own log record: it belongs to an answer not yet given, which a
+//! crash may or may not keep, as with any unanswered request.)
 
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::Receiver;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Duration;
 
-use super::Shared;
-use super::committer::Applied;
 use super::syncer::FailOnPanic;
+use super::{Shared, clock};
 
-/// Runs until the committer is gone and every write it sent is applied.
-pub(super) fn run(shared: &Shared, groups: Receiver<Applied>) {
+/// How often the applier looks whether a checkpoint is due.
+const POLL: Duration = Duration::from_millis(20);
+
+/// The longest time between two checkpoints while writes come in (bounds the log replayed
+/// at start-up after a crash, and the work of one checkpoint).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
+
+/// Requests to the applier.
+#[derive(Default)]
+pub(super) struct ApplyControl {
+    closed: Mutex<bool>,
+    wake: Condvar,
+    /// The cache found no entry it could evict: a checkpoint would free some.
+    pub pressure: AtomicBool,
+}
+
+impl ApplyControl {
+    pub(super) fn close(&self) {
+        *self.closed.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.wake.notify_one();
+    }
+
+    /// Sleeps up to [`POLL`]; returns whether the store is closing.
+    fn sleep(&self) -> bool {
+        let closed = self.closed.lock().unwrap_or_else(PoisonError::into_inner);
+        let (closed, _) = self.wake.wait_timeout_while(closed, POLL, |c| !*c).unwrap_or_else(PoisonError::into_inner);
+        *closed
+    }
+}
+
+/// Runs until the store closes, then makes a last checkpoint.
+pub(super) fn run(shared: &Shared) {
     let _guard = FailOnPanic(shared);
-    for Applied { writes, top } in groups {
-        let mut batch = shared.db.batch();
-        for (key, value) in writes {
-            match value {
-                Some(v) => batch.insert(&shared.members, &key[..], v),
-                None => batch.remove(&shared.members, &key[..]),
+    let mut last = clock::start();
+    loop {
+        let closed = shared.apply.sleep();
+        let behind = shared.written.load(Ordering::Acquire) > shared.applied.load(Ordering::Acquire);
+        let due = closed
+            || shared.apply.pressure.swap(false, Ordering::Relaxed)
+            || !shared.wal.sealed().is_empty()
+            || clock::elapsed(last) >= CHECKPOINT_EVERY;
+        if behind && due {
+            last = clock::start();
+            if let Err(e) = checkpoint(shared) {
+                shared.fail(&format!("writing the checkpoint into fjall failed: {e}"));
+                return;
             }
         }
-        match batch.commit() {
-            Ok(()) => {
-                shared.applied.fetch_max(top, Ordering::Release);
-            }
-            // The log still holds these writes; the store refuses requests until restarted,
-            // and the restart replays them.
-            Err(e) => shared.fail(&format!("applying logged writes to fjall failed: {e}")),
+        if closed {
+            return;
         }
     }
+}
+
+/// Writes every cache entry changed since the last checkpoint into fjall, one write batch
+/// per cache shard, and moves `applied` to the log's end as read before.
+fn checkpoint(shared: &Shared) -> Result<(), fjall::Error> {
+    let end = shared.written.load(Ordering::Acquire);
+    let since = shared.applied.load(Ordering::Acquire);
+    for shard in &shared.shards[..] {
+        let mut batch = shared.db.batch();
+        {
+            let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            for (member, entry) in shard.iter().filter(|(_, e)| e.seq > since) {
+                match entry.bytes.is_empty() {
+                    true => batch.remove(&shared.members, member.as_bytes()),
+                    false => batch.insert(&shared.members, member.as_bytes(), &entry.bytes[..]),
+                }
+            }
+        }
+        batch.commit()?;
+    }
+    shared.applied.fetch_max(end, Ordering::Release);
+    shared.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+    Ok(())
 }

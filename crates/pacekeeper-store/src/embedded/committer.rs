@@ -1,24 +1,14 @@
 //! The committer thread: drains the inbox, appends each group to the log with one `write`,
-//! releases the answers that wait only for that (process durability), hands strict ones to
-//! the syncer, and passes the writes on to the applier.
+//! releases the answers that wait only for that (process durability) and hands strict ones
+//! to the syncer.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use super::inbox::{GATHER_MAX, Inbox, Job, MAX_QUEUED, Waiter};
 use super::wal::{self, Appender};
 use super::{Durability, Shared, clock};
-
-/// A member's key and its new encoded state (`None`: erased).
-pub(super) type Write = (Box<[u8]>, Option<Vec<u8>>);
-
-/// Writes for the applier to put into fjall, and the highest sequence number among them.
-pub(super) struct Applied {
-    pub writes: Vec<Write>,
-    pub top: u64,
-}
 
 /// While answers wait, the shortest time from the start of one group to the start of the
 /// next. A group costs one `write` and one wake-up of the committer however many writes it
@@ -29,7 +19,6 @@ pub(super) struct Committer {
     pub shared: Arc<Shared>,
     pub inbox: Arc<Inbox>,
     pub appender: Appender,
-    pub apply: SyncSender<Applied>,
     pub durability: Durability,
     /// Relaxed mode: how long writes may sit in the queue.
     pub interval: Duration,
@@ -39,7 +28,6 @@ pub(super) struct Committer {
 #[derive(Default)]
 struct Group {
     log: Vec<u8>,
-    writes: Vec<Write>,
     count: u64,
     top: u64,
     /// Released once the group is in the log.
@@ -49,8 +37,7 @@ struct Group {
 }
 
 impl Committer {
-    /// Runs until the store closes the inbox, then writes what is left and returns (which
-    /// closes the applier's channel).
+    /// Runs until the store closes the inbox, then writes what is left and returns.
     pub(super) fn run(mut self) {
         let (shared, inbox) = (self.shared.clone(), self.inbox.clone());
         let mut guard = Stopped { shared: &shared, inbox: &inbox, normally: false };
@@ -111,7 +98,6 @@ impl Committer {
             match job {
                 Job::Write { key, value, seq, waiter } => {
                     wal::encode(&mut g.log, seq, &key, value.as_deref());
-                    g.writes.push((key, value));
                     g.count += 1;
                     g.top = g.top.max(seq);
                     if let Some(w) = waiter {
@@ -146,10 +132,6 @@ impl Committer {
         }
         if !g.synced.is_empty() {
             s.syncer.wait_for(g.synced);
-        }
-        if !g.writes.is_empty() {
-            // Blocks while the applier is far behind: bounds the memory writes in flight take.
-            let _ = self.apply.send(Applied { writes: g.writes, top: g.top });
         }
     }
 }

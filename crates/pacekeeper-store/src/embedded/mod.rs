@@ -10,7 +10,8 @@
 //! - the **syncer** ([`syncer`]) fsyncs the log through its own handles, at least every
 //!   `sync_interval` and at once for strict answers, which it then releases, and deletes log
 //!   segments fjall holds durably;
-//! - the **applier** ([`applier`]) puts the logged writes into fjall, the log's checkpoint.
+//! - the **applier** ([`applier`]) checkpoints: it puts each member's latest value into
+//!   fjall, read from the cache, once per checkpoint rather than every write.
 //!
 //! So no answer ever waits on fjall, whose journal rotation fsyncs under a lock every write
 //! batch needs, and only strict answers wait on an fsync.
@@ -45,16 +46,14 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use pacekeeper_engine::MemberState;
 use tokio::sync::oneshot;
 
-use self::committer::{Applied, Committer};
+use self::applier::ApplyControl;
+use self::committer::Committer;
 use self::inbox::{Inbox, Job, Pending};
 use self::syncer::SyncQueue;
 use self::wal::Wal;
 use crate::{Change, Store, StoreError};
 
 const SHARDS: usize = 64;
-
-/// Logged groups the applier may lag behind before the committer waits for it.
-const APPLY_BACKLOG: usize = 1024;
 
 /// One cache shard: member id to its encoded state. Encoded, not decoded: about 100 bytes a
 /// member instead of about a kilobyte of small vectors, for one decode per update.
@@ -117,6 +116,9 @@ pub struct EmbeddedConfig {
     pub durability: Durability,
     /// The log is fsynced at least this often (process and relaxed durability).
     pub sync_interval: Duration,
+    /// Size of a log segment: a checkpoint into fjall follows each one, and a crash replays
+    /// at most about this much at start-up.
+    pub log_segment_bytes: u64,
     /// How many member states the in-memory cache holds at most.
     pub cache_members: usize,
     /// fjall's block cache, in bytes.
@@ -127,13 +129,14 @@ pub struct EmbeddedConfig {
 }
 
 impl EmbeddedConfig {
-    /// Process durability with a 100 ms sync interval, 100,000 cached members, a 16 MiB block
-    /// cache, a 5-second commit timeout.
+    /// Process durability with a 100 ms sync interval, 64 MiB log segments, 100,000 cached
+    /// members, a 16 MiB block cache, a 5-second commit timeout.
     pub fn new(path: impl AsRef<Path>) -> EmbeddedConfig {
         EmbeddedConfig {
             path: path.as_ref().to_path_buf(),
             durability: Durability::Process,
             sync_interval: Duration::from_millis(100),
+            log_segment_bytes: wal::SEGMENT_BYTES,
             cache_members: 100_000,
             block_cache_bytes: 16 << 20,
             commit_timeout: Duration::from_secs(5),
@@ -152,6 +155,8 @@ pub struct EmbeddedStats {
     pub commits: AtomicU64,
     /// Groups appended to the log (one `write` each).
     pub log_writes: AtomicU64,
+    /// Checkpoints of the log into fjall.
+    pub checkpoints: AtomicU64,
 }
 
 /// What the store's threads share.
@@ -160,13 +165,17 @@ struct Shared {
     members: Keyspace,
     wal: Wal,
     syncer: SyncQueue,
+    apply: ApplyControl,
+    /// The cache: the answering threads update it, the applier checkpoints it into fjall.
+    shards: Box<[Shard]>,
     /// Every job up to this sequence number is in the log (handed to the operating system).
     written: AtomicU64,
     /// Writes appended to the log so far.
     written_count: AtomicU64,
     /// Every job up to this sequence number is fsynced in the log.
     durable: AtomicU64,
-    /// Every write up to this sequence number is in fjall.
+    /// Every write up to this sequence number is in fjall, or superseded there by a newer
+    /// value of the same member.
     applied: AtomicU64,
     failed: AtomicBool,
     /// An answer gave up waiting, and no fsync has completed since: the disk may be stalled.
@@ -194,7 +203,6 @@ pub struct EmbeddedStore {
 struct Inner {
     shared: Arc<Shared>,
     inbox: Arc<Inbox>,
-    shards: Box<[Shard]>,
     hasher: RandomState,
     per_shard: usize,
     durability: Durability,
@@ -238,7 +246,6 @@ impl EmbeddedStore {
         let inner = Arc::new(Inner {
             shared,
             inbox: Arc::new(Inbox::new()),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
             per_shard,
             durability: config.durability,
@@ -269,8 +276,8 @@ fn open_shared(
         .keyspace("members", || KeyspaceCreateOptions::default().max_memtable_size(16 << 20))
         .map_err(|e| unavailable("cannot open the members keyspace", e))?;
     let wal_dir = path.join("wal");
-    let (wal, appender, replay) =
-        Wal::open(&wal_dir).map_err(|e| unavailable(&format!("cannot open the log in {}", wal_dir.display()), e))?;
+    let (wal, appender, replay) = Wal::open(&wal_dir, config.log_segment_bytes)
+        .map_err(|e| unavailable(&format!("cannot open the log in {}", wal_dir.display()), e))?;
     replay_log(&db, &members, replay)?;
     wal.remove(&wal.sealed()).map_err(|e| unavailable("cannot delete replayed log segments", e))?;
     let shared = Shared {
@@ -278,6 +285,8 @@ fn open_shared(
         members,
         wal,
         syncer: SyncQueue::default(),
+        apply: ApplyControl::default(),
+        shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
         written: AtomicU64::new(0),
         written_count: AtomicU64::new(0),
         durable: AtomicU64::new(0),
@@ -312,19 +321,17 @@ fn replay_log(db: &Database, members: &Keyspace, records: Vec<wal::Record>) -> R
 impl Inner {
     /// Starts the committer, the applier and the syncer.
     fn start(&self, appender: wal::Appender) -> Result<(), StoreError> {
-        let (apply, groups) = std::sync::mpsc::sync_channel::<Applied>(APPLY_BACKLOG);
         let committer = Committer {
             shared: self.shared.clone(),
             inbox: self.inbox.clone(),
             appender,
-            apply,
             durability: self.durability,
             interval: self.sync_interval,
         };
         let mut t = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
         t.committer = Some(spawn("pacekeeper-commit", move || committer.run())?);
         let shared = self.shared.clone();
-        t.applier = Some(spawn("pacekeeper-apply", move || applier::run(&shared, groups))?);
+        t.applier = Some(spawn("pacekeeper-apply", move || applier::run(&shared))?);
         let (shared, interval) = (self.shared.clone(), self.sync_interval);
         t.syncer = Some(spawn("pacekeeper-sync", move || syncer::run(&shared, interval))?);
         Ok(())
@@ -339,18 +346,19 @@ impl EmbeddedStore {
 
     /// Members currently in the cache.
     pub fn cached(&self) -> usize {
-        self.inner.shards.iter().map(|s| s.lock().map_or(0, |m| m.len())).sum()
+        self.inner.shared.shards.iter().map(|s| s.lock().map_or(0, |m| m.len())).sum()
     }
 
     fn shard(&self, member: &str) -> &Shard {
         let h = self.inner.hasher.hash_one(member) as usize;
-        &self.inner.shards[h % SHARDS]
+        &self.inner.shared.shards[h % SHARDS]
     }
 
-    /// Evicts entries whose last write is in fjall (and, in strict mode, fsynced) while the
-    /// shard is full, at most two at a time. Entries still on their way to fjall stay: a shard
-    /// may exceed its share by the writes in flight, and shrinks back on later misses.
-    fn make_room(&self, shard: &mut HashMap<Box<str>, Entry>) {
+    /// Evicts entries fjall holds (and, in strict mode, whose write is fsynced) while the shard
+    /// is full, at most two at a time. Entries written since the last checkpoint stay, and the
+    /// applier is asked for a checkpoint; a shard at twice its share writes one such entry's
+    /// value into fjall itself and evicts it, so the cache never grows past twice its setting.
+    fn make_room(&self, shard: &mut HashMap<Box<str>, Entry>) -> Result<(), StoreError> {
         let s = &self.inner.shared;
         let mut floor = s.applied.load(Ordering::Acquire);
         if self.inner.durability == Durability::Strict {
@@ -358,14 +366,32 @@ impl EmbeddedStore {
         }
         for _ in 0..2 {
             if shard.len() < self.inner.per_shard {
-                return;
+                return Ok(());
             }
             let victim = shard.iter().take(8).find(|(_, e)| e.seq <= floor).map(|(k, _)| k.clone());
-            match victim {
-                Some(k) => shard.remove(&k),
-                None => return,
+            let Some(k) = victim.map_or_else(|| self.write_through(shard), |k| Ok(Some(k)))? else {
+                s.apply.pressure.store(true, Ordering::Relaxed);
+                return Ok(());
             };
+            shard.remove(&k);
         }
+        Ok(())
+    }
+
+    /// In a shard at twice its share, writes one entry's value into fjall and returns its key
+    /// for eviction (a cache miss then reads that value back).
+    fn write_through(&self, shard: &HashMap<Box<str>, Entry>) -> Result<Option<Box<str>>, StoreError> {
+        if shard.len() < 2 * self.inner.per_shard || self.inner.durability == Durability::Strict {
+            return Ok(None);
+        }
+        let Some((k, e)) = shard.iter().next() else { return Ok(None) };
+        let members = &self.inner.shared.members;
+        match e.bytes.is_empty() {
+            true => members.remove(k.as_bytes()),
+            false => members.insert(k.as_bytes(), &e.bytes[..]),
+        }
+        .map_err(|e| unavailable("write failed", e))?;
+        Ok(Some(k.clone()))
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -481,7 +507,7 @@ impl Store for EmbeddedStore {
             } else {
                 self.inner.shared.stats.cache_misses.fetch_add(1, Ordering::Relaxed);
                 let loaded = self.load(member)?;
-                self.make_room(&mut shard);
+                self.make_room(&mut shard)?;
                 shard.insert(member.into(), Entry { bytes: loaded, seq: 0 });
             }
             let Some(entry) = shard.get_mut(member) else {
@@ -534,7 +560,7 @@ impl Store for EmbeddedStore {
             // An empty entry, kept until the delete is in fjall: an update meanwhile must see
             // the member gone, not read the old value back.
             if !shard.contains_key(member) {
-                self.make_room(&mut shard);
+                self.make_room(&mut shard)?;
             }
             shard.insert(member.into(), Entry { bytes: Box::default(), seq });
             existed
@@ -571,6 +597,7 @@ impl Store for EmbeddedStore {
             ("pacekeeper_cache_misses_total", s.cache_misses.load(Ordering::Relaxed)),
             ("pacekeeper_store_commits_total", s.commits.load(Ordering::Relaxed)),
             ("pacekeeper_store_log_writes_total", s.log_writes.load(Ordering::Relaxed)),
+            ("pacekeeper_store_checkpoints_total", s.checkpoints.load(Ordering::Relaxed)),
         ]
     }
 
@@ -595,12 +622,16 @@ impl Store for EmbeddedStore {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // Last handle gone: the committer logs what is queued, the applier puts it into
-        // fjall, the syncer makes a last fsync; then fjall is made durable and the log,
+        // Last handle gone: the committer logs what is queued, the applier checkpoints it
+        // into fjall, the syncer makes a last fsync; then fjall is made durable and the log,
         // all of it checkpointed, is deleted.
         self.inbox.close();
         let mut t = std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
-        for h in [t.committer.take(), t.applier.take()].into_iter().flatten() {
+        if let Some(h) = t.committer.take() {
+            let _ = h.join();
+        }
+        self.shared.apply.close();
+        if let Some(h) = t.applier.take() {
             let _ = h.join();
         }
         self.shared.syncer.close();

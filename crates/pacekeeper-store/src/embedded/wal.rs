@@ -13,7 +13,8 @@
 //! torn tail left by a power loss (a `kill -9` leaves none, since the kernel holds every byte
 //! `write` returned for).
 //!
-//! A segment grows to [`SEGMENT_BYTES`], then the committer seals it and starts the next.
+//! A segment grows to its size (64 MiB by default), then the committer seals it and starts
+//! the next.
 //! Once fjall holds every write of a sealed segment and fjall's own journal is fsynced, the
 //! segment is deleted (a checkpoint). Opening the store replays what is left, in order, into
 //! fjall: replaying a write fjall already holds is harmless, as the last write of a key wins.
@@ -23,8 +24,8 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Size past which the active segment is sealed and a new one started.
-pub(super) const SEGMENT_BYTES: u64 = 64 << 20;
+/// The default size past which the active segment is sealed and a new one started.
+pub const SEGMENT_BYTES: u64 = 64 << 20;
 
 const HEADER: usize = 8;
 const PAYLOAD_FIXED: usize = 8 + 1 + 2;
@@ -100,6 +101,8 @@ struct Segment {
 /// (which fsyncs and deletes).
 pub(super) struct Wal {
     dir: PathBuf,
+    /// Size past which the active segment is sealed.
+    segment_bytes: u64,
     segments: Mutex<Segments>,
 }
 
@@ -123,7 +126,7 @@ impl Wal {
     /// Opens the log in `dir` (created if missing): returns it, the appender of a fresh
     /// segment, and every record of the existing segments, in order, to replay. The old
     /// segments stay until [`Wal::drop_replayed`] says their records are safe elsewhere.
-    pub(super) fn open(dir: &Path) -> io::Result<(Wal, Appender, Vec<Record>)> {
+    pub(super) fn open(dir: &Path, segment_bytes: u64) -> io::Result<(Wal, Appender, Vec<Record>)> {
         std::fs::create_dir_all(dir)?;
         let mut ids = Vec::new();
         for entry in std::fs::read_dir(dir)? {
@@ -148,7 +151,8 @@ impl Wal {
             list.push(Segment { id, file: Arc::new(File::open(&path)?), sealed_at: Some(last), synced: true });
         }
         let next = ids.last().map_or(1, |id| id + 1);
-        let wal = Wal { dir: dir.to_path_buf(), segments: Mutex::new(Segments { list, dir_dirty: true }) };
+        let segments = Mutex::new(Segments { list, dir_dirty: true });
+        let wal = Wal { dir: dir.to_path_buf(), segment_bytes: segment_bytes.max(1), segments };
         let appender = wal.start_segment(next)?;
         Ok((wal, appender, records))
     }
@@ -164,12 +168,12 @@ impl Wal {
     }
 
     /// Appends `bytes` (whole records) with one `write` call, so they reach the operating
-    /// system before any answer resting on them leaves. Past [`SEGMENT_BYTES`], seals the
+    /// system before any answer resting on them leaves. Past the segment size, seals the
     /// segment at `top` (its highest sequence number) and starts the next.
     pub(super) fn append(&self, appender: &mut Appender, bytes: &[u8], top: u64) -> io::Result<()> {
         (&*appender.file).write_all(bytes)?;
         appender.len += bytes.len() as u64;
-        if appender.len >= SEGMENT_BYTES {
+        if appender.len >= self.segment_bytes {
             let next = {
                 let mut s = self.segments.lock().unwrap_or_else(PoisonError::into_inner);
                 let active = s.list.last_mut().expect("the log always has an active segment");
@@ -285,7 +289,7 @@ mod tests {
     #[test]
     fn a_reopened_log_replays_every_segment_in_order_and_seals_at_the_size() {
         let dir = tempfile::tempdir().unwrap();
-        let (wal, mut app, old) = Wal::open(dir.path()).unwrap();
+        let (wal, mut app, old) = Wal::open(dir.path(), SEGMENT_BYTES).unwrap();
         assert!(old.is_empty());
         let mut buf = Vec::new();
         encode(&mut buf, 1, b"ada", Some(b"one"));
@@ -302,7 +306,7 @@ mod tests {
         assert_eq!(wal.checkpointable(2), vec![1]);
         drop((wal, app));
 
-        let (wal, _app, replay) = Wal::open(dir.path()).unwrap();
+        let (wal, _app, replay) = Wal::open(dir.path(), SEGMENT_BYTES).unwrap();
         let seqs: Vec<u64> = replay.iter().map(|r| r.seq).collect();
         assert_eq!(seqs, [1, 2, 3]);
         assert_eq!(replay[2], record(3, "bob", None));
@@ -310,7 +314,7 @@ mod tests {
         assert_eq!(sealed, [1, 2]);
         wal.remove(&sealed).unwrap();
         drop(wal);
-        let (_, _, replay) = Wal::open(dir.path()).unwrap();
+        let (_, _, replay) = Wal::open(dir.path(), SEGMENT_BYTES).unwrap();
         assert!(replay.is_empty(), "removed segments are not replayed");
     }
 }
