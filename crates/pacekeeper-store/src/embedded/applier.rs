@@ -15,40 +15,53 @@
 //! may reach fjall before its own log record: it belongs to an answer not yet given, which a
 //! crash may or may not keep, as with any unanswered request.)
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-use super::syncer::FailOnPanic;
-use super::{Shared, clock};
-
-/// How often the applier looks whether a checkpoint is due.
-const POLL: Duration = Duration::from_millis(20);
+use super::{FailOnPanic, Shared, clock};
 
 /// The longest time between two checkpoints while writes come in (bounds the log replayed
 /// at start-up after a crash, and the work of one checkpoint).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
 
-/// Requests to the applier.
+/// Requests to the applier: a checkpoint now (a segment was sealed, or the cache needs room),
+/// or the end.
 #[derive(Default)]
 pub(super) struct ApplyControl {
-    closed: Mutex<bool>,
+    state: Mutex<Asked>,
     wake: Condvar,
-    /// The cache found no entry it could evict: a checkpoint would free some.
-    pub pressure: AtomicBool,
+}
+
+#[derive(Default)]
+struct Asked {
+    checkpoint: bool,
+    closed: bool,
 }
 
 impl ApplyControl {
+    /// Asks for a checkpoint; cheap to repeat while one is pending.
+    pub(super) fn request(&self) {
+        let mut a = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if !a.checkpoint {
+            a.checkpoint = true;
+            self.wake.notify_one();
+        }
+    }
+
     pub(super) fn close(&self) {
-        *self.closed.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
         self.wake.notify_one();
     }
 
-    /// Sleeps up to [`POLL`]; returns whether the store is closing.
-    fn sleep(&self) -> bool {
-        let closed = self.closed.lock().unwrap_or_else(PoisonError::into_inner);
-        let (closed, _) = self.wake.wait_timeout_while(closed, POLL, |c| !*c).unwrap_or_else(PoisonError::into_inner);
-        *closed
+    /// Sleeps until asked or `timeout` passes; returns (checkpoint asked, closing).
+    fn next(&self, timeout: Duration) -> (bool, bool) {
+        let a = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut a, _) = self
+            .wake
+            .wait_timeout_while(a, timeout, |a| !a.checkpoint && !a.closed)
+            .unwrap_or_else(PoisonError::into_inner);
+        (std::mem::take(&mut a.checkpoint), a.closed)
     }
 }
 
@@ -57,18 +70,18 @@ pub(super) fn run(shared: &Shared) {
     let _guard = FailOnPanic(shared);
     let mut last = clock::start();
     loop {
-        let closed = shared.apply.sleep();
+        let (asked, closed) = shared.apply.next(CHECKPOINT_EVERY.saturating_sub(clock::elapsed(last)));
         let behind = shared.written.load(Ordering::Acquire) > shared.applied.load(Ordering::Acquire);
-        let due = closed
-            || shared.apply.pressure.swap(false, Ordering::Relaxed)
-            || !shared.wal.sealed().is_empty()
-            || clock::elapsed(last) >= CHECKPOINT_EVERY;
-        if behind && due {
+        let due = asked || closed || clock::elapsed(last) >= CHECKPOINT_EVERY;
+        if due {
             last = clock::start();
-            if let Err(e) = checkpoint(shared) {
-                shared.fail(&format!("writing the checkpoint into fjall failed: {e}"));
-                return;
-            }
+        }
+        if behind
+            && due
+            && let Err(e) = checkpoint(shared)
+        {
+            shared.fail(&format!("writing the checkpoint into fjall failed: {e}"));
+            return;
         }
         if closed {
             return;

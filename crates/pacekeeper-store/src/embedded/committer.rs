@@ -115,15 +115,18 @@ impl Committer {
 
     fn commit(&mut self, g: Group) {
         let s = &self.shared;
-        let result = match g.log.is_empty() {
-            true => Ok(()),
+        let appended = match g.log.is_empty() {
+            true => Ok(false),
             false => s.wal.append(&mut self.appender, &g.log, g.top).map_err(|e| format!("log write failed: {e}")),
         };
-        if let Err(e) = &result {
-            s.fail(e);
-            g.logged.into_iter().chain(g.synced).for_each(|w| drop(w.send(result.clone())));
-            return;
-        }
+        let sealed = match appended {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                s.fail(&e);
+                g.logged.into_iter().chain(g.synced).for_each(|w| drop(w.send(Err(e.clone()))));
+                return;
+            }
+        };
         s.written_count.fetch_add(g.count, Ordering::Relaxed);
         s.written.fetch_max(g.top, Ordering::Release);
         s.stats.log_writes.fetch_add(u64::from(!g.log.is_empty()), Ordering::Relaxed);
@@ -132,6 +135,10 @@ impl Committer {
         }
         if !g.synced.is_empty() {
             s.syncer.wait_for(g.synced);
+        }
+        if sealed {
+            // The sealed segment can be deleted once fjall holds it: checkpoint now.
+            s.apply.request();
         }
     }
 }

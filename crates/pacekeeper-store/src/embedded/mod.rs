@@ -194,6 +194,17 @@ impl Shared {
     }
 }
 
+/// Marks the store failed if the thread holding it panics.
+struct FailOnPanic<'a>(&'a Shared);
+
+impl Drop for FailOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.fail("a store thread panicked");
+        }
+    }
+}
+
 /// Member states in fjall, with a log, a bounded cache and group commit. Cheap to clone.
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -370,7 +381,7 @@ impl EmbeddedStore {
             }
             let victim = shard.iter().take(8).find(|(_, e)| e.seq <= floor).map(|(k, _)| k.clone());
             let Some(k) = victim.map_or_else(|| self.write_through(shard), |k| Ok(Some(k)))? else {
-                s.apply.pressure.store(true, Ordering::Relaxed);
+                s.apply.request();
                 return Ok(());
             };
             shard.remove(&k);

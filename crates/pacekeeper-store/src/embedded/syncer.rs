@@ -12,7 +12,7 @@ use std::time::Duration;
 use fjall::PersistMode;
 
 use super::inbox::Waiter;
-use super::{Shared, clock};
+use super::{FailOnPanic, Shared, clock};
 
 /// Answers and flushes waiting for the log to be fsynced past a sequence number.
 #[derive(Default)]
@@ -74,7 +74,7 @@ pub(super) fn run(shared: &Shared, interval: Duration) {
         for w in waiters {
             let _ = w.send(result.clone());
         }
-        if let Err(e) = result.and_then(|()| checkpoint(shared)) {
+        if let Err(e) = result.and_then(|()| retire_segments(shared)) {
             shared.fail(&e);
         }
         if closed {
@@ -96,22 +96,11 @@ fn synced(shared: &Shared, target: u64, counted: &mut u64, took: Duration) {
 }
 
 /// Deletes the sealed log segments whose writes fjall holds, once fjall's journal is fsynced.
-fn checkpoint(shared: &Shared) -> Result<(), String> {
+fn retire_segments(shared: &Shared) -> Result<(), String> {
     let ids = shared.wal.checkpointable(shared.applied.load(Ordering::Acquire));
     if ids.is_empty() {
         return Ok(());
     }
     shared.db.persist(PersistMode::SyncAll).map_err(|e| format!("checkpoint fsync failed: {e}"))?;
     shared.wal.remove(&ids).map_err(|e| format!("cannot delete checkpointed log segments: {e}"))
-}
-
-/// Marks the store failed if the thread holding it panics.
-pub(super) struct FailOnPanic<'a>(pub &'a Shared);
-
-impl Drop for FailOnPanic<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.fail("a store thread panicked");
-        }
-    }
 }

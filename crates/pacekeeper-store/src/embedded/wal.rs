@@ -169,8 +169,8 @@ impl Wal {
 
     /// Appends `bytes` (whole records) with one `write` call, so they reach the operating
     /// system before any answer resting on them leaves. Past the segment size, seals the
-    /// segment at `top` (its highest sequence number) and starts the next.
-    pub(super) fn append(&self, appender: &mut Appender, bytes: &[u8], top: u64) -> io::Result<()> {
+    /// segment at `top` (its highest sequence number), starts the next and returns true.
+    pub(super) fn append(&self, appender: &mut Appender, bytes: &[u8], top: u64) -> io::Result<bool> {
         (&*appender.file).write_all(bytes)?;
         appender.len += bytes.len() as u64;
         if appender.len >= self.segment_bytes {
@@ -181,8 +181,9 @@ impl Wal {
                 active.id + 1
             };
             *appender = self.start_segment(next)?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Fsyncs every segment that may hold unsynced bytes, then the directory if segments came
