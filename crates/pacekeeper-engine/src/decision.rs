@@ -162,6 +162,15 @@ pub struct Warning {
     pub message: String,
 }
 
+/// What kind of denial a decision is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenialKind {
+    /// Waiting cures it (quota, restriction, cooldown): `retry_after` says how long.
+    TimeCures,
+    /// Waiting alone does not cure it (a cap reached, verification required).
+    TimeDoesNot,
+}
+
 /// The answer to a decide request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
@@ -215,13 +224,14 @@ impl Decision {
         }
     }
 
-    /// The HTTP status: 200 allowed, 429 when time cures the denial, 403 when it does not.
-    pub fn status(&self) -> u16 {
+    /// What kind of denial this is, if it is one: whether waiting cures it. Front ends map it
+    /// to their own codes (HTTP: 429 or 403).
+    pub fn denial(&self) -> Option<DenialKind> {
         match self.reason {
-            Reason::Ok | Reason::StoreUnavailable => 200,
-            Reason::CapReached | Reason::VerificationRequired => 403,
-            _ if self.retry_after.is_none() => 403,
-            _ => 429,
+            Reason::Ok | Reason::StoreUnavailable => None,
+            Reason::CapReached | Reason::VerificationRequired => Some(DenialKind::TimeDoesNot),
+            _ if self.retry_after.is_none() => Some(DenialKind::TimeDoesNot),
+            _ => Some(DenialKind::TimeCures),
         }
     }
 

@@ -33,6 +33,7 @@ mod policy;
 mod policy_file;
 mod presets;
 mod state;
+mod together;
 pub mod time;
 
 pub use admin::{AmountValue, MemberUpdate, Unlimited, grant_credits, lift, update_member, verify};
@@ -42,4 +43,5 @@ pub use engine::{apply_event, contains_link, decide, member_view, validate_event
 pub use policy::{EventKind, Level, Policy, RestrictionKind, UNLIMITED};
 pub use policy_file::{Diagnostic, PolicyError};
 pub use presets::{LoadError, PRESETS};
+pub use together::{BatchError, decide_together};
 pub use state::{Ending, MemberState, STATE_VERSION, StateError};

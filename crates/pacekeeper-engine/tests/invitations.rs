@@ -18,7 +18,7 @@ fn the_101st_invitation_in_an_anchored_week_is_denied_with_the_exact_retry_time(
     assert_eq!(d.limit.as_deref(), Some("weekly_invitations"));
     assert_eq!(d.retry_at, Some(t("2026-11-30T09:00:00Z")), "the window closes 7 days after the first invitation");
     assert_eq!(d.retry_after, Some((t("2026-11-30T09:00:00Z").as_second() - wed.as_second()) as u64));
-    assert_eq!(d.status(), 429);
+    assert_eq!(d.denial(), Some(DenialKind::TimeCures));
     ada.assert_retry_truthful(&req("invite"), wed);
 }
 
@@ -54,7 +54,7 @@ fn the_101st_attempt_starts_a_restriction_of_seven_days_from_the_first_extra() {
     // After the window has closed, the restriction still blocks.
     let d = ada.invite(t("2026-12-01T10:00:00Z"));
     assert_eq!(d.reason, Reason::Restricted);
-    assert_eq!(d.status(), 429);
+    assert_eq!(d.denial(), Some(DenialKind::TimeCures));
     assert!(ada.invite(t("2026-12-04T10:00:01Z")).allowed);
 }
 
@@ -99,7 +99,7 @@ fn a_withdrawn_invitation_still_counts_and_blocks_reinviting_that_target_for_21_
     let d = ada.decide(&to("bob"), t("2026-11-24T10:00:00Z"));
     assert_eq!(d.reason, Reason::Cooldown);
     assert_eq!(d.retry_at, Some(t("2026-12-14T10:00:00Z")), "21 days after the withdrawal");
-    assert_eq!(d.status(), 429);
+    assert_eq!(d.denial(), Some(DenialKind::TimeCures));
     ada.assert_retry_truthful(&to("bob"), t("2026-11-24T10:00:00Z"));
 
     assert!(ada.decide(&to("carol"), t("2026-11-24T10:00:00Z")).allowed, "other targets are not blocked");
@@ -136,7 +136,7 @@ fn a_cost_above_the_amount_is_denied_with_no_retry_time() {
     let d = ada.dry(&DecideRequest { cost: Some(101), ..req("invite") }, t("2026-11-23T09:00:00Z"));
     assert!(!d.allowed);
     assert_eq!(d.retry_after, None, "waiting never makes room for 101 in a limit of 100");
-    assert_eq!(d.status(), 403);
+    assert_eq!(d.denial(), Some(DenialKind::TimeDoesNot));
 }
 
 #[test]
@@ -175,7 +175,7 @@ fn the_30000_connection_cap_denies_invitations_without_starting_a_restriction() 
     }
     let d = ada.invite(plus(at, 60));
     assert_eq!(d.reason, Reason::CapReached);
-    assert_eq!(d.status(), 403);
+    assert_eq!(d.denial(), Some(DenialKind::TimeDoesNot));
     assert_eq!(d.retry_after, None);
     assert!(d.restriction.is_none(), "reaching a cap is not an overage");
     let d = ada.invite(plus(at, 120));

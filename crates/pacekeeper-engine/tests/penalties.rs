@@ -80,8 +80,8 @@ fn too_many_i_dont_know_reports_require_verification() {
     assert!(ack.effects.iter().any(|e| e.contains("restriction imposed: verification")), "{ack:?}");
     let d = ada.dry(&req("invite"), t("2027-06-01T00:00:00Z"));
     assert_eq!(
-        (d.reason, d.status(), d.retry_after),
-        (Reason::VerificationRequired, 403, None),
+        (d.reason, d.denial(), d.retry_after),
+        (Reason::VerificationRequired, Some(DenialKind::TimeDoesNot), None),
         "time alone does not cure it"
     );
     ada.event(EventKind::VerificationPassed, None, t("2027-06-01T00:00:00Z"));
@@ -105,7 +105,7 @@ fn a_link_in_a_note_requires_verification_until_verification_passed() {
     let at = t("2026-11-23T09:00:00Z");
     let linked = DecideRequest { note: Some("My portfolio: https://ada.example/work".into()), ..req("invite") };
     let d = ada.decide(&linked, at);
-    assert_eq!((d.reason, d.status()), (Reason::VerificationRequired, 403));
+    assert_eq!((d.reason, d.denial()), (Reason::VerificationRequired, Some(DenialKind::TimeDoesNot)));
     assert_eq!(d.restriction.as_ref().unwrap().until, None);
     assert_eq!(ada.used("weekly_invitations", at), 0, "the linked invitation was not sent");
     // Everything the penalty blocks waits for verification, however long.

@@ -10,7 +10,7 @@ use axum::body::{Body, to_bytes};
 use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
 use pacekeeper_engine::{MemberState, Policy};
-use pacekeeper_server::{AppState, app};
+use pacekeeper_server::{Service, app};
 use pacekeeper_store::{Change, Durability, EmbeddedConfig, EmbeddedStore, Store, StoreError};
 use tower::ServiceExt;
 
@@ -57,7 +57,7 @@ impl Store for MapStore {
 
 fn map_store(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let state = Arc::new(AppState::new(MapStore::default(), Policy::preset("linkedin").unwrap(), "linkedin"));
+    let state = Arc::new(Service::new(MapStore::default(), Policy::preset("linkedin").unwrap(), "linkedin"));
     let router = app(state);
     let mut i: u64 = 0;
     c.bench_function("POST /v1/decide in-process, in-memory map store, 100,000 members", |b| {
@@ -85,7 +85,7 @@ fn bench(c: &mut Criterion) {
         cfg.durability = durability;
         cfg.cache_members = 200_000;
         let store = rt.block_on(async { EmbeddedStore::open(cfg).unwrap() });
-        let state = Arc::new(AppState::new(store, Policy::preset("linkedin").unwrap(), "linkedin"));
+        let state = Arc::new(Service::new(store, Policy::preset("linkedin").unwrap(), "linkedin"));
         let router = app(state);
         let mut i: u64 = 0;
         c.bench_function(&format!("POST /v1/decide in-process, {name}, 100,000 members"), |b| {

@@ -1,33 +1,26 @@
-//! The answer to `/v1/decide`: its status, the rate-limit headers (`RateLimit-Policy`,
-//! `RateLimit`, the `X-RateLimit-*` trio and `Retry-After`; draft-ietf-httpapi-ratelimit-headers,
-//! seed 002 for the `X-` trio) and the JSON body.
-//!
-//! This runs for every decision, so it is rendered in one pass into two buffers: the body is
-//! written field by field (the same bytes `serde_json::to_vec(&decision)` gives, which a
-//! property test holds), and every header value is a slice of one shared buffer instead of an
-//! allocation of its own.
+//! The HTTP answer to `/v1/decide`: its status, the rate-limit headers and the JSON body,
+//! rendered by the service for every front end.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use pacekeeper_engine::{Decision, LimitStatus};
-use serde::Serialize;
+use pacekeeper_engine::{Decision, DenialKind};
+use pacekeeper_service::answer::{RateLimitHeaders, decision_body};
 
-const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
-const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
-const X_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
-const X_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-const X_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
-
-/// A typical answer's body is about 600 bytes: one allocation, never regrown.
-const BODY_CAPACITY: usize = 1024;
+/// The HTTP status of a decision: 200 allowed, 429 when waiting cures the denial, 403 when it
+/// does not.
+pub fn decision_status(d: &Decision) -> u16 {
+    match d.denial() {
+        None => 200,
+        Some(DenialKind::TimeCures) => 429,
+        Some(DenialKind::TimeDoesNot) => 403,
+    }
+}
 
 /// The whole HTTP answer for a decision.
 pub fn decision_response(d: &Decision) -> serde_json::Result<Response> {
-    let mut body = Vec::with_capacity(BODY_CAPACITY);
-    write_body(d, &mut body)?;
-    let mut res = Response::new(Body::from(body));
-    *res.status_mut() = StatusCode::from_u16(d.status()).unwrap_or(StatusCode::OK);
+    let mut res = Response::new(Body::from(decision_body(d)?));
+    *res.status_mut() = StatusCode::from_u16(decision_status(d)).unwrap_or(StatusCode::OK);
     let h = res.headers_mut();
     h.reserve(8);
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -35,330 +28,12 @@ pub fn decision_response(d: &Decision) -> serde_json::Result<Response> {
     Ok(res)
 }
 
-/// Appends `s` as a structured-field string: printable ASCII, with `"` and `\` escaped.
-fn push_sf_string(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' | '\\' => out.extend_from_slice(&[b'\\', c as u8]),
-            ' '..='~' => out.push(c as u8),
-            _ => out.push(b'?'),
-        }
-    }
-    out.push(b'"');
-}
-
-fn push_number(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-}
-
-/// Seconds until the binding limit frees up: for a denial by that limit, the time until the
-/// request fits (so `Retry-After` is never earlier than `t`); otherwise its reset.
-fn reset_seconds(d: &Decision, l: &LimitStatus) -> u64 {
-    match (d.allowed, &d.limit, d.retry_after) {
-        (false, Some(name), Some(r)) if *name == l.name => r,
-        _ => l.reset_after.unwrap_or(0),
-    }
-}
-
-/// Adds the rate-limit headers of `d` to `h`. Every value is written into one buffer and
-/// handed to the header map as a slice of it.
+/// Adds the rate-limit headers of `d` to `h`.
 pub fn rate_limit_headers(d: &Decision, h: &mut HeaderMap) {
-    let mut buf = Vec::with_capacity(40 * d.limits.len() + 64);
-    let mut values: [(Option<HeaderName>, usize, usize); 6] = Default::default();
-    let mut n = 0;
-    let mut put = |name: HeaderName, buf: &Vec<u8>, start: usize| {
-        values[n] = (Some(name), start, buf.len());
-        n += 1;
-    };
-    for (i, l) in d.limits.iter().enumerate() {
-        if i > 0 {
-            buf.extend_from_slice(b", ");
-        }
-        push_sf_string(&mut buf, &l.name);
-        buf.extend_from_slice(b";q=");
-        push_number(&mut buf, l.amount);
-        if let Some(w) = l.window {
-            buf.extend_from_slice(b";w=");
-            push_number(&mut buf, w);
-        }
-    }
-    if !buf.is_empty() {
-        put(RATELIMIT_POLICY, &buf, 0);
-    }
-    if let Some(l) = d.tightest() {
-        let t = reset_seconds(d, l);
-        let start = buf.len();
-        push_sf_string(&mut buf, &l.name);
-        buf.extend_from_slice(b";r=");
-        push_number(&mut buf, l.remaining);
-        buf.extend_from_slice(b";t=");
-        push_number(&mut buf, t);
-        put(RATELIMIT, &buf, start);
-        for (name, value) in [(X_LIMIT, l.amount), (X_REMAINING, l.remaining), (X_RESET, t)] {
-            let start = buf.len();
-            push_number(&mut buf, value);
-            put(name, &buf, start);
-        }
-    }
-    if d.status() == 429
-        && let Some(r) = d.retry_after
-    {
-        let start = buf.len();
-        push_number(&mut buf, r);
-        put(header::RETRY_AFTER, &buf, start);
-    }
-    let shared = Bytes::from(buf);
-    for (name, start, end) in values {
-        // Always valid: printable ASCII only (see `push_sf_string`).
-        if let Some(name) = name
-            && let Ok(v) = HeaderValue::from_maybe_shared(shared.slice(start..end))
-        {
-            h.insert(name, v);
-        }
-    }
-}
-
-/// Appends `value` as serde_json writes it (strings escaped, timestamps in RFC 3339).
-fn json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> serde_json::Result<()> {
-    serde_json::to_writer(out, value)
-}
-
-/// Writes `d` as JSON: the same bytes as `serde_json::to_vec(d)`, with the keys and the
-/// common fields written directly instead of through the serializer's per-key escaping.
-fn write_body(d: &Decision, out: &mut Vec<u8>) -> serde_json::Result<()> {
-    out.extend_from_slice(if d.allowed {
-        b"{\"allowed\":true,\"reason\":\""
-    } else {
-        b"{\"allowed\":false,\"reason\":\""
-    });
-    out.extend_from_slice(d.reason.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"message\":");
-    json(out, &*d.message)?;
-    if let Some(l) = &d.limit {
-        out.extend_from_slice(b",\"limit\":");
-        json(out, &**l)?;
-    }
-    if let Some(r) = d.retry_after {
-        out.extend_from_slice(b",\"retry_after\":");
-        push_number(out, r);
-    }
-    if let Some(t) = &d.retry_at {
-        out.extend_from_slice(b",\"retry_at\":");
-        json(out, t)?;
-    }
-    out.extend_from_slice(b",\"limits\":[");
-    for (i, l) in d.limits.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_limit(l, out)?;
-    }
-    out.push(b']');
-    if let Some(r) = &d.restriction {
-        out.extend_from_slice(b",\"restriction\":");
-        json(out, r)?;
-    }
-    out.extend_from_slice(b",\"warnings\":");
-    json(out, &d.warnings)?;
-    if d.duplicate {
-        out.extend_from_slice(b",\"duplicate\":true");
-    }
-    if d.dry_run {
-        out.extend_from_slice(b",\"dry_run\":true");
-    }
-    out.push(b'}');
-    Ok(())
-}
-
-fn write_limit(l: &LimitStatus, out: &mut Vec<u8>) -> serde_json::Result<()> {
-    out.extend_from_slice(b"{\"name\":");
-    json(out, &*l.name)?;
-    out.extend_from_slice(b",\"kind\":");
-    json(out, l.kind)?;
-    out.extend_from_slice(b",\"amount\":");
-    push_number(out, l.amount);
-    out.extend_from_slice(b",\"used\":");
-    push_number(out, l.used);
-    out.extend_from_slice(b",\"remaining\":");
-    push_number(out, l.remaining);
-    if let Some(t) = &l.resets_at {
-        out.extend_from_slice(b",\"resets_at\":");
-        json(out, t)?;
-    }
-    if let Some(r) = l.reset_after {
-        out.extend_from_slice(b",\"reset_after\":");
-        push_number(out, r);
-    }
-    if let Some(w) = l.window {
-        out.extend_from_slice(b",\"window\":");
-        push_number(out, w);
-    }
-    out.push(b'}');
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use jiff::Timestamp;
-    use pacekeeper_engine::{Decision, LimitStatus, Reason, RestrictionKind, RestrictionView, Warning};
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn sf_string(s: &str) -> String {
-        let mut out = Vec::new();
-        push_sf_string(&mut out, s);
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn structured_strings_escape_quotes_and_backslashes() {
-        assert_eq!(sf_string("weekly"), "\"weekly\"");
-        assert_eq!(sf_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
-        assert_eq!(sf_string("é"), "\"?\"");
-    }
-
-    fn timestamp() -> impl Strategy<Value = Timestamp> {
-        // Whole seconds, milliseconds and nanoseconds: each prints differently.
-        (-62_000_000_000i64..250_000_000_000, prop_oneof![Just(0i32), 0..1000i32, 0..1_000_000_000i32]).prop_map(
-            |(s, n)| {
-                let n = if n < 1000 { n * 1_000_000 } else { n };
-                Timestamp::new(s, n % 1_000_000_000).unwrap_or(Timestamp::UNIX_EPOCH)
-            },
-        )
-    }
-
-    fn text() -> impl Strategy<Value = String> {
-        // Quotes, backslashes, control characters and non-ASCII all need escaping or care.
-        prop_oneof![any::<String>(), "[a-z_]{1,20}", "[\"\\\\\u{0}-\u{1f}é✓]{0,6}"]
-    }
-
-    fn limit() -> impl Strategy<Value = LimitStatus> {
-        (
-            text(),
-            prop_oneof![Just("anchored"), Just("calendar"), Just("sliding"), Just("cap")],
-            any::<u64>(),
-            any::<u64>(),
-            any::<u64>(),
-            proptest::option::of(timestamp()),
-            proptest::option::of(any::<u64>()),
-            proptest::option::of(any::<u64>()),
-        )
-            .prop_map(|(name, kind, amount, used, remaining, resets_at, reset_after, window)| LimitStatus {
-                name: Arc::from(name),
-                kind,
-                amount,
-                used,
-                remaining,
-                resets_at,
-                reset_after,
-                window,
-            })
-    }
-
-    fn restriction() -> impl Strategy<Value = RestrictionView> {
-        (
-            prop_oneof![
-                Just(RestrictionKind::Overage),
-                Just(RestrictionKind::Escalation),
-                Just(RestrictionKind::Verification)
-            ],
-            text(),
-            text(),
-            proptest::collection::vec(text(), 0..3),
-            timestamp(),
-            proptest::option::of(timestamp()),
-            any::<u32>(),
-        )
-            .prop_map(|(kind, penalty, cause, blocks, since, until, extras)| RestrictionView {
-                kind,
-                penalty,
-                cause,
-                blocks,
-                since,
-                until,
-                extras,
-            })
-    }
-
-    fn warning() -> impl Strategy<Value = Warning> {
-        (text(), any::<u64>(), any::<u64>(), text()).prop_map(|(limit, used, amount, message)| Warning {
-            limit: Arc::from(limit),
-            used,
-            amount,
-            message,
-        })
-    }
-
-    fn decision() -> impl Strategy<Value = Decision> {
-        let reason = prop_oneof![
-            Just(Reason::Ok),
-            Just(Reason::LimitExceeded),
-            Just(Reason::Restricted),
-            Just(Reason::Cooldown),
-            Just(Reason::CapReached),
-            Just(Reason::VerificationRequired),
-            Just(Reason::StoreUnavailable),
-        ];
-        (
-            (any::<bool>(), reason, text(), proptest::option::of(text())),
-            (proptest::option::of(any::<u64>()), proptest::option::of(timestamp())),
-            proptest::collection::vec(limit(), 0..5),
-            proptest::option::of(restriction()),
-            proptest::collection::vec(warning(), 0..3),
-            (any::<bool>(), any::<bool>()),
-        )
-            .prop_map(
-                |(
-                    (allowed, reason, message, limit),
-                    (retry_after, retry_at),
-                    limits,
-                    restriction,
-                    warnings,
-                    (duplicate, dry_run),
-                )| Decision {
-                    allowed,
-                    reason,
-                    message: message.into(),
-                    limit: limit.map(Arc::from),
-                    retry_after,
-                    retry_at,
-                    limits,
-                    restriction,
-                    warnings,
-                    duplicate,
-                    dry_run,
-                },
-            )
-    }
-
-    proptest! {
-        #[test]
-        fn the_body_is_exactly_what_serde_writes(d in decision()) {
-            let mut body = Vec::new();
-            write_body(&d, &mut body).unwrap();
-            let serde = serde_json::to_vec(&d).unwrap();
-            prop_assert_eq!(String::from_utf8(body).unwrap(), String::from_utf8(serde).unwrap());
-        }
-
-        #[test]
-        fn every_header_value_is_valid_and_complete(d in decision()) {
-            let mut h = HeaderMap::new();
-            rate_limit_headers(&d, &mut h);
-            prop_assert_eq!(h.contains_key("ratelimit-policy"), !d.limits.is_empty());
-            prop_assert_eq!(h.contains_key("ratelimit"), !d.limits.is_empty());
-            prop_assert_eq!(h.contains_key("x-ratelimit-reset"), !d.limits.is_empty());
-            prop_assert_eq!(h.contains_key("retry-after"), d.status() == 429);
-            if let Some(l) = d.tightest() {
-                prop_assert_eq!(h["x-ratelimit-limit"].to_str().unwrap(), l.amount.to_string());
-                prop_assert_eq!(h["x-ratelimit-remaining"].to_str().unwrap(), l.remaining.to_string());
-                let rl = h["ratelimit"].to_str().unwrap();
-                let expected_r = format!(";r={};t=", l.remaining);
-                prop_assert!(rl.contains(&expected_r), "{}", rl);
-            }
+    for (name, value) in RateLimitHeaders::of(d).iter() {
+        // Always valid: printable ASCII only.
+        if let Ok(v) = HeaderValue::from_maybe_shared(value) {
+            h.insert(HeaderName::from_static(name.name()), v);
         }
     }
 }

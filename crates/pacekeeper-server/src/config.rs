@@ -3,17 +3,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use pacekeeper_rls::RlsConfig;
+use pacekeeper_service::auth::{Scope, Token, Tokens};
 use serde::Deserialize;
-
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scope {
-    /// `/v1/decide`, `/v1/events`, reading members.
-    Decide,
-    /// Everything, including the admin endpoints.
-    Admin,
-}
 
 /// `durability = "process" | "strict" | "relaxed"`: what an answered decision survives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -106,6 +98,11 @@ pub enum LogFormat {
 pub struct Config {
     /// Address to bind (`127.0.0.1:7300`); port 0 picks a free port.
     pub listen: String,
+    /// Address of Envoy's rate limit service over gRPC (h2c); off unless set. Port 0 picks
+    /// a free port.
+    pub grpc_listen: Option<String>,
+    /// Envoy's rate limit service: domains, ignored keys, shadow mode, headers.
+    pub rls: RlsConfig,
     /// Data directory of the embedded store.
     pub data: PathBuf,
     /// A preset name or a policy file.
@@ -146,6 +143,8 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             listen: "127.0.0.1:7300".into(),
+            grpc_listen: None,
+            rls: RlsConfig::default(),
             data: PathBuf::from("./pacekeeper-data"),
             policy: "linkedin".into(),
             trust_client_time: false,
@@ -259,76 +258,20 @@ impl Config {
                     });
                 }
             };
-            out.push(Token::new(&t.name, secret, t.scopes.clone())?);
+            out.push(Token::new(&t.name, secret, t.scopes.clone()).map_err(token_error)?);
         }
         if let Some(s) = env("PACEKEEPER_ADMIN_TOKEN").filter(|s| !s.is_empty()) {
-            out.push(Token::new("PACEKEEPER_ADMIN_TOKEN", s, vec![Scope::Admin, Scope::Decide])?);
+            out.push(Token::new("PACEKEEPER_ADMIN_TOKEN", s, vec![Scope::Admin, Scope::Decide]).map_err(token_error)?);
         }
         if let Some(s) = env("PACEKEEPER_DECIDE_TOKEN").filter(|s| !s.is_empty()) {
-            out.push(Token::new("PACEKEEPER_DECIDE_TOKEN", s, vec![Scope::Decide])?);
+            out.push(Token::new("PACEKEEPER_DECIDE_TOKEN", s, vec![Scope::Decide]).map_err(token_error)?);
         }
-        Ok(Tokens(out))
+        Ok(out.into_iter().collect())
     }
 }
 
-/// A bearer token. Its secret is never printed.
-#[derive(Clone)]
-pub struct Token {
-    name: String,
-    secret: Vec<u8>,
-    scopes: Vec<Scope>,
-}
-
-impl Token {
-    fn new(name: &str, secret: String, scopes: Vec<Scope>) -> Result<Token, ConfigError> {
-        if secret.len() < 16 {
-            return Err(ConfigError::Token {
-                name: name.into(),
-                message: "a token must be at least 16 characters".into(),
-            });
-        }
-        Ok(Token { name: name.into(), secret: secret.into_bytes(), scopes })
-    }
-}
-
-/// The configured tokens.
-#[derive(Clone, Default)]
-pub struct Tokens(Vec<Token>);
-
-impl fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|t| (&t.name, &t.scopes))).finish()
-    }
-}
-
-impl Tokens {
-    /// No tokens: the server then binds only loopback, and admin endpoints stay closed.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// How many tokens there are.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Adds a token (tests and embedding).
-    pub fn with(mut self, name: &str, secret: &str, scopes: &[Scope]) -> Tokens {
-        self.0.push(Token { name: name.into(), secret: secret.as_bytes().to_vec(), scopes: scopes.to_vec() });
-        self
-    }
-
-    /// The scopes of the token presented, if it is known. Compares in constant time.
-    pub fn scopes_of(&self, presented: &[u8]) -> Option<&[Scope]> {
-        self.0.iter().find(|t| constant_time_eq(&t.secret, presented)).map(|t| &t.scopes[..])
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+fn token_error(e: pacekeeper_service::auth::ShortToken) -> ConfigError {
+    ConfigError::Token { name: e.name, message: "a token must be at least 16 characters".into() }
 }
 
 #[cfg(test)]

@@ -1,77 +1,29 @@
-//! The Pacekeeper HTTP API (DESIGN §2): decisions, events, members, administration, metrics.
+//! The Pacekeeper HTTP API (DESIGN §2): decisions, events, members, administration, metrics,
+//! and the process that serves it beside Envoy's rate limit service.
 //!
-//! [`app`] builds the router over any [`Store`], so tests drive it in-process; [`serve`] runs
-//! it on a socket with signals and graceful shutdown. Handlers parse, authorise, call the
-//! engine inside [`Store::update`] and shape the answer. No rule lives here: decisions are
-//! the engine's.
+//! [`app`] builds the router over a [`Service`], so tests drive it in-process; [`Server`]
+//! runs it and the gRPC front end on their listeners with signals and graceful shutdown.
+//! Handlers parse, call the service and shape the answer: no rule, store call or fail-open
+//! lives here.
 
-mod answer;
-pub mod clock;
+pub mod answer;
+mod auth;
 pub mod config;
 mod handlers;
-pub mod metrics;
 pub mod problem;
 mod serve;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use pacekeeper_engine::Policy;
 use pacekeeper_store::Store;
 
-pub use clock::{Clock, FakeClock, SystemClock};
-pub use config::{Config, Scope, Tokens};
-pub use serve::{ServeError, Server, serve};
-
-/// What every handler shares.
-pub struct AppState<S: Store> {
-    /// Where member states live.
-    pub store: S,
-    policy: RwLock<Arc<Policy>>,
-    /// The preset name or file the policy was loaded from (reloads read it again).
-    pub policy_source: String,
-    /// The source of "now".
-    pub clock: Arc<dyn Clock>,
-    /// Whether requests may carry `at`.
-    pub trust_client_time: bool,
-    /// Bearer tokens.
-    pub tokens: Tokens,
-    /// Largest body accepted.
-    pub max_body_bytes: usize,
-    /// Allow decisions unchecked while the store is unreachable (else answer 503).
-    pub fail_open: bool,
-}
-
-impl<S: Store> AppState<S> {
-    /// A state with no tokens, the system clock and a 1 MiB body limit.
-    pub fn new(store: S, policy: Policy, policy_source: impl Into<String>) -> AppState<S> {
-        AppState {
-            store,
-            policy: RwLock::new(Arc::new(policy)),
-            policy_source: policy_source.into(),
-            clock: Arc::new(SystemClock),
-            trust_client_time: false,
-            tokens: Tokens::default(),
-            max_body_bytes: 1 << 20,
-            fail_open: false,
-        }
-    }
-
-    /// The policy in force.
-    pub fn policy(&self) -> Arc<Policy> {
-        // A poisoned lock still holds a valid Arc: a panic cannot leave it half-written.
-        self.policy.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Re-reads the policy from its source. An invalid policy is refused and the old one stays.
-    pub fn reload_policy(&self) -> Result<Arc<Policy>, pacekeeper_engine::LoadError> {
-        let p = Arc::new(Policy::load(&self.policy_source)?);
-        *self.policy.write().unwrap_or_else(|e| e.into_inner()) = p.clone();
-        Ok(p)
-    }
-}
+pub use answer::decision_status;
+pub use config::Config;
+pub use pacekeeper_service::{Clock, FakeClock, Scope, Service, SystemClock, Tokens, metrics};
+pub use serve::{Listeners, ServeError, Server, serve, shutdown_signal};
 
 /// Every route the server answers, as `(method, path)`; the OpenAPI document lists the same.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -92,9 +44,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// The router over `state`.
-pub fn app<S: Store>(state: Arc<AppState<S>>) -> Router {
-    // Install the metrics recorder before the first request records anything.
-    metrics::handle();
+pub fn app<S: Store>(state: Arc<Service<S>>) -> Router {
     let limit = state.max_body_bytes;
     Router::new()
         .route("/v1/decide", post(handlers::decide::<S>))

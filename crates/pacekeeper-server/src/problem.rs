@@ -2,6 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use pacekeeper_service::ServiceError;
 use serde::Serialize;
 
 /// An `application/problem+json` answer.
@@ -116,5 +117,24 @@ impl IntoResponse for Problem {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         r
+    }
+}
+
+impl From<ServiceError> for Problem {
+    /// The HTTP answer for each thing the service refuses or fails with.
+    fn from(e: ServiceError) -> Problem {
+        match e {
+            ServiceError::BadRequest { field, problem } => Problem::bad_field(field, problem.to_string()),
+            ServiceError::ClientTimeRefused { field } => Problem::bad_field(
+                field,
+                "`at` is accepted only when the server runs with --trust-client-time (replay, back-testing, tests); remove it",
+            ),
+            ServiceError::UnknownMember(id) => Problem::not_found(format!("no stored state for member `{id}`")),
+            ServiceError::Auth(a) if a.unauthenticated() => Problem::unauthorized(a.to_string()),
+            ServiceError::Auth(a) => Problem::forbidden(a.to_string()),
+            e @ ServiceError::StoreUnavailable(_) => Problem::unavailable(e.to_string()),
+            e @ ServiceError::StoreFailed(_) => Problem::internal(e.to_string()),
+            ServiceError::InvalidPolicy(p) => Problem::invalid_policy(p.to_string().lines().map(String::from).collect()),
+        }
     }
 }

@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use pacekeeper_engine::Policy;
+use pacekeeper_rls::{RateLimiter, RlsConfig};
+use pacekeeper_service::Service;
 use pacekeeper_store::{AnyStore, EmbeddedConfig, EmbeddedStore, RedisConfig, RedisStore, Store};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::watch;
 
 use crate::config::{Config, ConfigError, FailMode, StoreName};
-use crate::{AppState, app};
+use crate::app;
 
 /// Why the server could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
@@ -25,9 +28,14 @@ pub enum ServeError {
     /// The store does not open.
     #[error(transparent)]
     Store(#[from] pacekeeper_store::StoreError),
-    /// `--listen` is not an address.
-    #[error("--listen `{0}` is not an address; write e.g. 127.0.0.1:7300 or [::1]:7300")]
-    Listen(String),
+    /// `--listen` or `--grpc-listen` is not an address.
+    #[error("{flag} `{address}` is not an address; write e.g. 127.0.0.1:7300 or [::1]:7300")]
+    Listen {
+        /// The flag.
+        flag: &'static str,
+        /// What was given.
+        address: String,
+    },
     /// Refused: no tokens and a non-loopback address.
     #[error(
         "refusing to listen on {0} without tokens: anyone who can reach it could use the API. Bind a loopback address, or configure tokens (PACEKEEPER_ADMIN_TOKEN, PACEKEEPER_DECIDE_TOKEN, or [[token]] in the config file)"
@@ -42,39 +50,70 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    /// The server failed while running.
+    /// The HTTP server failed while running.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    /// The gRPC server failed while running.
+    #[error("gRPC server error: {0}")]
+    Grpc(#[source] tonic::transport::Error),
+    /// A server task panicked.
+    #[error("a server task failed: {0}")]
+    Task(#[source] tokio::task::JoinError),
+    /// The final flush of the store failed: the last writes may be lost.
+    #[error("flushing the store at shutdown failed: {0}")]
+    Flush(#[source] pacekeeper_service::ServiceError),
 }
 
-/// A configured server, bound and ready to run.
+/// The sockets a server answers on: HTTP always, Envoy's rate limit service (gRPC) when
+/// configured.
+pub struct Listeners {
+    /// The HTTP API.
+    pub http: TcpListener,
+    /// Envoy's rate limit service.
+    pub grpc: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds `listen` and, if set, `grpc_listen`. Refuses a non-loopback address without
+    /// tokens: anyone who could reach it could use the API.
+    pub async fn bind(config: &Config, tokens_configured: bool) -> Result<Listeners, ServeError> {
+        let http = bind(&config.listen, "--listen", tokens_configured).await?;
+        let grpc = match &config.grpc_listen {
+            Some(a) => Some(bind(a, "--grpc-listen", tokens_configured).await?),
+            None => None,
+        };
+        Ok(Listeners { http, grpc })
+    }
+}
+
+async fn bind(address: &str, flag: &'static str, tokens_configured: bool) -> Result<TcpListener, ServeError> {
+    let addr: SocketAddr = address.parse().map_err(|_| ServeError::Listen { flag, address: address.into() })?;
+    if !tokens_configured && !addr.ip().is_loopback() {
+        return Err(ServeError::Unprotected(addr));
+    }
+    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// A configured server: the service over its store, ready to run on listeners.
 pub struct Server {
-    /// The address actually bound (port 0 resolved).
-    pub addr: SocketAddr,
-    listener: TcpListener,
-    state: Arc<AppState<AnyStore>>,
+    service: Arc<Service<AnyStore>>,
+    rls: RlsConfig,
     /// Installed before the banner is printed, so a SIGHUP right after start-up reloads
     /// rather than ending the process.
     hangup: Option<Signal>,
 }
 
 impl Server {
-    /// Loads the policy, opens the store and binds the socket.
-    pub async fn bind(config: &Config, env: impl Fn(&str) -> Option<String>) -> Result<Server, ServeError> {
+    /// Loads the policy and opens the store. Must be called inside a Tokio runtime.
+    pub fn new(config: &Config, env: impl Fn(&str) -> Option<String>) -> Result<Server, ServeError> {
         let tokens = config.resolve_tokens(&env)?;
-        let addr: SocketAddr = config.listen.parse().map_err(|_| ServeError::Listen(config.listen.clone()))?;
-        if tokens.is_empty() && !addr.ip().is_loopback() {
-            return Err(ServeError::Unprotected(addr));
-        }
         let policy = Policy::load(&config.policy)?;
         let store = open_store(config)?;
-        let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
-        let addr = listener.local_addr()?;
-        let mut state = AppState::new(store, policy, config.policy.clone());
-        state.trust_client_time = config.trust_client_time;
-        state.tokens = tokens;
-        state.max_body_bytes = config.max_body_bytes;
-        state.fail_open = config.fail_mode == FailMode::Open;
+        let mut service = Service::new(store, policy, config.policy.clone());
+        service.trust_client_time = config.trust_client_time;
+        service.tokens = tokens;
+        service.max_body_bytes = config.max_body_bytes;
+        service.fail_open = config.fail_mode == FailMode::Open;
         let hangup = match signal(SignalKind::hangup()) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -82,20 +121,30 @@ impl Server {
                 None
             }
         };
-        Ok(Server { addr, listener, state: Arc::new(state), hangup })
+        Ok(Server { service: Arc::new(service), rls: config.rls.clone(), hangup })
+    }
+
+    /// Whether bearer tokens are configured (without them only loopback is served).
+    pub fn has_tokens(&self) -> bool {
+        !self.service.tokens.is_empty()
     }
 
     /// One line saying what runs where.
-    pub fn banner(&self) -> String {
-        let s = &self.state;
+    pub fn banner(&self, listeners: &Listeners) -> String {
+        let s = &self.service;
+        let addr = |l: &TcpListener| l.local_addr().map_or_else(|e| format!("({e})"), |a| a.to_string());
         let auth = if s.tokens.is_empty() {
             "no tokens (loopback only; admin endpoints closed)".to_string()
         } else {
             format!("{} token(s)", s.tokens.len())
         };
+        let grpc = match &listeners.grpc {
+            Some(l) => format!(" — envoy rls on grpc://{}{}", addr(l), if self.rls.shadow { " (shadow)" } else { "" }),
+            None => String::new(),
+        };
         format!(
-            "pacekeeper listening on http://{} — policy `{}` ({}) — {}{} — auth: {auth}{}",
-            self.addr,
+            "pacekeeper listening on http://{}{grpc} — policy `{}` ({}) — {}{} — auth: {auth}{}",
+            addr(&listeners.http),
             s.policy().name,
             s.policy_source,
             s.store.describe(),
@@ -108,14 +157,15 @@ impl Server {
         )
     }
 
-    /// Serves until SIGTERM or SIGINT, then answers in-flight requests and flushes the store.
-    /// SIGHUP reloads the policy (an invalid one is refused and the old one stays).
-    pub async fn run(self) -> Result<(), ServeError> {
-        let state = self.state.clone();
+    /// Serves HTTP and, if it has a listener, gRPC until `shutdown` completes; then both stop
+    /// taking connections, answer what is in flight, and the store is flushed. SIGHUP reloads
+    /// the policy (an invalid one is refused and the old one stays).
+    pub async fn run(self, listeners: Listeners, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+        let service = self.service.clone();
         if let Some(hangup) = self.hangup {
-            tokio::spawn(reload_on_hangup(state.clone(), hangup));
+            tokio::spawn(reload_on_hangup(service.clone(), hangup));
         }
-        if let Some(handle) = crate::metrics::handle() {
+        if let Some(handle) = pacekeeper_service::metrics::handle() {
             // Histogram samples wait in memory until upkeep folds them: bound that memory
             // even when nothing scrapes /metrics.
             tokio::spawn(async move {
@@ -126,29 +176,73 @@ impl Server {
                 }
             });
         }
-        // Answers go out as soon as they are written, never held back by Nagle's algorithm.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::warn!(error = %e, "cannot set TCP_NODELAY on a connection");
-            }
+        let (stop, stopping) = watch::channel(false);
+        let http = tokio::spawn(serve_http(listeners.http, service.clone(), stopped(stopping.clone())));
+        let grpc = listeners.grpc.map(|l| {
+            let rls = RateLimiter::new(service.clone(), self.rls.clone());
+            tokio::spawn(serve_grpc(l, rls, stopped(stopping)))
         });
-        axum::serve(listener, app(state.clone())).with_graceful_shutdown(shutdown_signal()).await?;
+        shutdown.await;
+        let _ = stop.send(true);
+        let http = http.await;
+        let grpc = match grpc {
+            Some(g) => Some(g.await),
+            None => None,
+        };
         tracing::info!("shutting down: flushing the store");
-        state.store.flush().await?;
+        service.flush().await.map_err(ServeError::Flush)?;
+        http.map_err(ServeError::Task)??;
+        if let Some(g) = grpc {
+            g.map_err(ServeError::Task)??;
+        }
         tracing::info!("stopped cleanly");
         Ok(())
     }
 }
 
-/// Binds, prints the banner on standard output, and serves.
-pub async fn serve(config: Config, env: impl Fn(&str) -> Option<String>) -> Result<(), ServeError> {
-    let server = Server::bind(&config, env).await?;
-    println!("{}", server.banner());
-    tracing::info!(addr = %server.addr, "started");
-    server.run().await
+async fn stopped(mut stopping: watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|s| *s).await;
 }
 
-async fn shutdown_signal() {
+async fn serve_http(
+    listener: TcpListener,
+    service: Arc<Service<AnyStore>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    // Answers go out as soon as they are written, never held back by Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+    });
+    axum::serve(listener, app(service)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Io)
+}
+
+async fn serve_grpc(
+    listener: TcpListener,
+    rls: RateLimiter<AnyStore>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    tonic::transport::Server::builder()
+        .add_service(rls.into_server())
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+        .map_err(ServeError::Grpc)
+}
+
+/// Opens the listeners, prints the banner on standard output, and serves until SIGTERM or
+/// SIGINT.
+pub async fn serve(config: Config, env: impl Fn(&str) -> Option<String>) -> Result<(), ServeError> {
+    let server = Server::new(&config, env)?;
+    let listeners = Listeners::bind(&config, server.has_tokens()).await?;
+    println!("{}", server.banner(&listeners));
+    tracing::info!("started");
+    server.run(listeners, shutdown_signal()).await
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
@@ -162,11 +256,10 @@ async fn shutdown_signal() {
     }
 }
 
-async fn reload_on_hangup<S: Store>(state: Arc<AppState<S>>, mut hup: Signal) {
+async fn reload_on_hangup<S: Store>(service: Arc<Service<S>>, mut hup: Signal) {
     while hup.recv().await.is_some() {
-        match state.reload_policy() {
-            Ok(p) => tracing::info!(policy = %p.name, "SIGHUP: policy reloaded"),
-            Err(e) => tracing::error!(error = %e, "SIGHUP: policy refused; the old one stays in force"),
+        if let Err(e) = service.reload_policy() {
+            tracing::error!(error = %e, "SIGHUP: policy refused; the old one stays in force");
         }
     }
 }

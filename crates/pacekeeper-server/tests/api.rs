@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use pacekeeper_engine::{MemberState, Policy};
-use pacekeeper_server::{AppState, FakeClock, ROUTES, Scope, Tokens, app};
+use pacekeeper_server::{Service, FakeClock, ROUTES, Scope, Tokens, app};
 use pacekeeper_store::{Change, EmbeddedConfig, EmbeddedStore, Store, StoreError};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -15,7 +15,7 @@ const ADMIN: &str = "admin-token-0123456789";
 const DECIDER: &str = "decide-token-0123456789";
 
 struct Api<S: Store> {
-    state: Arc<AppState<S>>,
+    state: Arc<Service<S>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -32,9 +32,9 @@ fn store() -> (EmbeddedStore, tempfile::TempDir) {
 }
 
 impl Api<EmbeddedStore> {
-    fn new(configure: impl FnOnce(&mut AppState<EmbeddedStore>)) -> Self {
+    fn new(configure: impl FnOnce(&mut Service<EmbeddedStore>)) -> Self {
         let (store, dir) = store();
-        let mut state = AppState::new(store, Policy::preset("linkedin").unwrap(), "linkedin");
+        let mut state = Service::new(store, Policy::preset("linkedin").unwrap(), "linkedin");
         state.clock = Arc::new(FakeClock::new("2026-11-23T09:00:00Z".parse().unwrap()));
         configure(&mut state);
         Api { state: Arc::new(state), _dir: Some(dir) }
@@ -323,7 +323,7 @@ async fn a_policy_reload_applies_at_once_and_an_invalid_one_is_refused() {
     let api = Api::new(|s| {
         *s = {
             let (store, _) = (s.store.clone(), ());
-            let mut n = AppState::new(store, Policy::load(&path).unwrap(), path.clone());
+            let mut n = Service::new(store, Policy::load(&path).unwrap(), path.clone());
             n.tokens = Tokens::default().with("ops", ADMIN, &[Scope::Admin]);
             n.clock = s.clock.clone();
             n
@@ -432,7 +432,7 @@ impl Store for Unreachable {
         Ok(())
     }
     async fn ready(&self) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("connection refused".into()))
+        Err(StoreError::Timeout(100))
     }
     fn describe(&self) -> String {
         "unreachable".into()
@@ -442,7 +442,7 @@ impl Store for Unreachable {
 #[tokio::test]
 async fn an_unavailable_store_answers_503_and_readyz_says_so() {
     let api = Api {
-        state: Arc::new(AppState::new(Unreachable, Policy::preset("linkedin").unwrap(), "linkedin")),
+        state: Arc::new(Service::new(Unreachable, Policy::preset("linkedin").unwrap(), "linkedin")),
         _dir: None,
     };
     assert_problem(&api.decide(json!({"member": "ada", "action": "invite"})).await, 503, None);

@@ -9,14 +9,16 @@
 
 mod any;
 mod embedded;
+mod error;
 mod redis_store;
 
 use std::future::Future;
 use std::time::Duration;
 
 pub use any::AnyStore;
+pub use error::{Cause, ConfigError, StoreError};
 pub use embedded::{CommitObserver, Durability, EmbeddedConfig, EmbeddedStats, EmbeddedStore};
-use pacekeeper_engine::{MemberState, StateError};
+use pacekeeper_engine::MemberState;
 pub use redis_store::{RedisConfig, RedisStore};
 
 /// What an update closure returns: its output, and whether the state changed.
@@ -46,37 +48,6 @@ impl<R> Change<R> {
     pub fn expiring(mut self, expires_at: Option<i64>, now: i64) -> Change<R> {
         self.ttl = expires_at.map(|at| Duration::from_millis(at.saturating_sub(now).max(1_000) as u64));
         self
-    }
-}
-
-/// A store that cannot serve a request.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    /// The backend cannot be reached or failed to write (transient: retry or fail over).
-    #[error("the store is unavailable: {0}")]
-    Unavailable(String),
-    /// The backend did not answer in time (transient).
-    #[error("the store did not answer within {0} ms")]
-    Timeout(u64),
-    /// A fault inside the store (an update that panicked): not transient, and never a reason
-    /// to fail open.
-    #[error("internal store error: {0}")]
-    Internal(String),
-    /// A member's stored state cannot be read (not transient: needs an operator).
-    #[error("the stored state of member `{member}` is unreadable: {source}")]
-    Corrupt {
-        /// The member.
-        member: String,
-        /// Why.
-        #[source]
-        source: StateError,
-    },
-}
-
-impl StoreError {
-    /// True when the same request may succeed later.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_) | StoreError::Timeout(_))
     }
 }
 

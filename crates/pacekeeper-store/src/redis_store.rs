@@ -34,7 +34,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Script, Value};
 use tokio::sync::oneshot;
 
-use crate::{Change, Store, StoreError};
+use crate::{Change, ConfigError, Store, StoreError};
 
 /// Compare-and-set of one member's value.
 /// KEYS[1]: the member's key. ARGV[1]: the value the update read ('' when absent).
@@ -218,17 +218,14 @@ impl RedisStore {
     /// opens even while Redis is down (and reports not ready until it is back). Must be called
     /// inside a Tokio runtime.
     pub fn open(config: RedisConfig) -> Result<RedisStore, StoreError> {
-        let bad = |e: RedisError| StoreError::Unavailable(format!("cannot set up the Redis client: {e}"));
+        let bad = |e: RedisError| StoreError::Config(ConfigError::RedisClient(Arc::new(e)));
         for url in &config.urls {
             if let Err(e) = url.as_str().into_connection_info() {
-                return Err(StoreError::Unavailable(format!(
-                    "redis.urls (--redis): `{}` is not a Redis URL ({e}); write redis://host:port",
-                    redact(url)
-                )));
+                return Err(ConfigError::RedisUrl { url: redact(url), source: Arc::new(e) }.into());
             }
         }
         if config.urls.is_empty() {
-            return Err(StoreError::Unavailable("no Redis URL given: set redis.urls".into()));
+            return Err(ConfigError::NoRedisUrl.into());
         }
         let t = config.timeout;
         let conn = if config.cluster {
@@ -244,10 +241,7 @@ impl RedisStore {
             Conn::Cluster(client.get_pending_async_connection_with_config(cfg))
         } else {
             if config.urls.len() > 1 {
-                return Err(StoreError::Unavailable(
-                    "several Redis URLs given for a single server: set redis.cluster = true for cluster seeds, or give one URL"
-                        .into(),
-                ));
+                return Err(ConfigError::SeveralRedisUrls.into());
             }
             let client = redis::Client::open(config.urls[0].as_str()).map_err(bad)?;
             let cfg = ConnectionManagerConfig::new()
@@ -407,15 +401,11 @@ impl RedisStore {
                     fresh = true;
                 }
                 other => {
-                    return Err(StoreError::Unavailable(format!(
-                        "Redis: unexpected answer from the compare-and-set script: {other:?}"
-                    )));
+                    return Err(StoreError::Protocol(format!("{other:?}")));
                 }
             }
         }
-        Err(StoreError::Unavailable(format!(
-            "member `{member}`: {MAX_ATTEMPTS} conflicting writes in a row; try again"
-        )))
+        Err(StoreError::Contended { member: member.to_string(), attempts: MAX_ATTEMPTS })
     }
 
     /// A Redis error as the store reports it: a timeout as [`StoreError::Timeout`].
@@ -423,7 +413,7 @@ impl RedisStore {
         if e.is_timeout() {
             StoreError::Timeout(self.inner.timeout.as_millis() as u64)
         } else {
-            StoreError::Unavailable(format!("Redis: {e}"))
+            StoreError::redis(e)
         }
     }
 
@@ -527,13 +517,13 @@ impl Store for RedisStore {
                 return Ok((false, None));
             }
             let c = f(st);
-            *slot.lock().map_err(|_| StoreError::Internal("update output lock poisoned".into()))? = Some(c.output);
+            *slot.lock().map_err(|_| StoreError::Internal("the update output lock is poisoned"))? = Some(c.output);
             Ok((c.changed, c.ttl))
         });
         let (done, written) = oneshot::channel();
         let shard = self.queue_shard(member);
         let lead = {
-            let mut q = shard.lock().map_err(|_| StoreError::Unavailable("update queue lock poisoned".into()))?;
+            let mut q = shard.lock().map_err(|_| StoreError::Internal("the update queue lock is poisoned"))?;
             match q.get_mut(member) {
                 Some(waiting) => {
                     waiting.push(Queued { job, done });
@@ -557,7 +547,7 @@ impl Store for RedisStore {
         match tokio::time::timeout(self.inner.timeout * 2 + Duration::from_millis(50), written).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => return Err(e),
-            Ok(Err(_)) => return Err(StoreError::Internal("the update was dropped (it panicked)".into())),
+            Ok(Err(_)) => return Err(StoreError::Internal("the update was dropped (it panicked)")),
             Err(_) => {
                 // Not yet run: it never will be. Already in a write in flight: it may land,
                 // as any call that times out may.
@@ -566,7 +556,7 @@ impl Store for RedisStore {
             }
         }
         let output = out.lock().ok().and_then(|mut o| o.take());
-        output.ok_or_else(|| StoreError::Internal("the update produced no output".into()))
+        output.ok_or_else(|| StoreError::Internal("the update produced no output"))
     }
 
     async fn read(&self, member: &str) -> Result<MemberState, StoreError> {

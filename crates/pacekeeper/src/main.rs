@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the HTTP API on the embedded store or on Redis.
+    /// Run the HTTP API (and Envoy's rate limit service over gRPC) on the embedded store or on Redis.
     Serve(ServeArgs),
     /// Replay recorded traffic (JSON Lines of decide and event bodies, each with `at`) through
     /// the engine: one JSON line out per line in.
@@ -50,6 +50,10 @@ struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the bound address is printed).
     #[arg(long, env = "PACEKEEPER_LISTEN")]
     listen: Option<String>,
+    /// Address of Envoy's rate limit service over gRPC (h2c); off unless given here or as
+    /// `grpc_listen` in the config file. Port 0 picks a free port (printed at start-up).
+    #[arg(long, env = "PACEKEEPER_GRPC_LISTEN")]
+    grpc_listen: Option<String>,
     /// Data directory of the embedded store.
     #[arg(long, env = "PACEKEEPER_DATA")]
     data: Option<std::path::PathBuf>,
@@ -187,6 +191,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(v) = args.listen {
         config.listen = v;
+    }
+    if let Some(v) = args.grpc_listen {
+        config.grpc_listen = Some(v);
     }
     if let Some(v) = args.data {
         config.data = v;

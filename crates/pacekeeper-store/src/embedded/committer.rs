@@ -2,6 +2,7 @@
 //! releases the answers that wait only for that (process durability) and hands strict ones
 //! to the syncer.
 
+use crate::StoreError;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -117,7 +118,7 @@ impl Committer {
         let s = &self.shared;
         let appended = match g.log.is_empty() {
             true => Ok(false),
-            false => s.wal.append(&mut self.appender, &g.log, g.top).map_err(|e| format!("log write failed: {e}")),
+            false => s.wal.append(&mut self.appender, &g.log, g.top).map_err(|e| StoreError::disk("log write failed", e)),
         };
         let sealed = match appended {
             Ok(sealed) => sealed,
@@ -162,7 +163,7 @@ impl Drop for Stopped<'_> {
         let mut jobs = Vec::new();
         self.inbox.take(&mut jobs);
         for w in jobs.into_iter().filter_map(Job::into_waiter) {
-            let _ = w.send(Err("the committer stopped; restart the server".into()));
+            let _ = w.send(Err(StoreError::Failed));
         }
     }
 }

@@ -7,10 +7,10 @@ use tokio::sync::oneshot;
 use crate::StoreError;
 
 /// Told when what it waits on is done (or why it failed).
-pub(super) type Waiter = oneshot::Sender<Result<(), String>>;
+pub(super) type Waiter = oneshot::Sender<Result<(), StoreError>>;
 
 /// What an answer waits on.
-pub(super) type Pending = oneshot::Receiver<Result<(), String>>;
+pub(super) type Pending = oneshot::Receiver<Result<(), StoreError>>;
 
 /// Writes queued beyond this wake the committer even when nobody waits (bounds the queue).
 pub(super) const MAX_QUEUED: usize = 4096;
@@ -83,9 +83,9 @@ impl Inbox {
     /// lock, so the queue holds jobs in sequence order and "written up to N" means every
     /// write numbered N or less.
     pub(super) fn push(&self, mut job: Job) -> Result<u64, StoreError> {
-        let mut q = self.queue.lock().map_err(|_| StoreError::Unavailable("committer queue poisoned".into()))?;
+        let mut q = self.queue.lock().map_err(|_| StoreError::Internal("the committer queue is poisoned"))?;
         if q.closed {
-            return Err(StoreError::Unavailable("the store is shut down".into()));
+            return Err(StoreError::Closed);
         }
         q.last_seq += 1;
         let seq = q.last_seq;

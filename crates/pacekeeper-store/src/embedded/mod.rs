@@ -187,9 +187,9 @@ struct Shared {
 impl Shared {
     /// Marks the store failed: it refuses requests until restarted (the restart replays the
     /// log).
-    fn fail(&self, why: &str) {
+    fn fail(&self, why: impl std::fmt::Display) {
         if !self.failed.swap(true, Ordering::Relaxed) {
-            tracing::error!(error = why, "the embedded store failed; it now refuses requests");
+            tracing::error!(error = %why, "the embedded store failed; it now refuses requests");
         }
     }
 }
@@ -231,12 +231,12 @@ struct Threads {
     syncer: Option<JoinHandle<()>>,
 }
 
-fn unavailable(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("{what}: {e}"))
+fn disk(what: impl Into<String>, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::disk(what, e)
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, StoreError> {
-    std::thread::Builder::new().name(name.into()).spawn(f).map_err(|e| unavailable("cannot start a store thread", e))
+    std::thread::Builder::new().name(name.into()).spawn(f).map_err(|e| StoreError::Config(crate::ConfigError::Thread { name: name.into(), source: Arc::new(e) }))
 }
 
 impl EmbeddedStore {
@@ -276,21 +276,21 @@ fn open_shared(
     on_commit: Option<CommitObserver>,
 ) -> Result<(Shared, wal::Appender), StoreError> {
     let path = &config.path;
-    std::fs::create_dir_all(path).map_err(|e| unavailable(&format!("cannot create {}", path.display()), e))?;
+    std::fs::create_dir_all(path).map_err(|e| disk(format!("cannot create {}", path.display()), e))?;
     let db = Database::builder(path)
         .cache_size(config.block_cache_bytes)
         // fjall's journal is fsynced only at checkpoints: the log is what answers rest on.
         .manual_journal_persist(true)
         .open()
-        .map_err(|e| unavailable(&format!("cannot open {}", path.display()), e))?;
+        .map_err(|e| disk(format!("cannot open {}", path.display()), e))?;
     let members = db
         .keyspace("members", || KeyspaceCreateOptions::default().max_memtable_size(16 << 20))
-        .map_err(|e| unavailable("cannot open the members keyspace", e))?;
+        .map_err(|e| disk("cannot open the members keyspace", e))?;
     let wal_dir = path.join("wal");
     let (wal, appender, replay) = Wal::open(&wal_dir, config.log_segment_bytes)
-        .map_err(|e| unavailable(&format!("cannot open the log in {}", wal_dir.display()), e))?;
+        .map_err(|e| disk(format!("cannot open the log in {}", wal_dir.display()), e))?;
     replay_log(&db, &members, replay)?;
-    wal.remove(&wal.sealed()).map_err(|e| unavailable("cannot delete replayed log segments", e))?;
+    wal.remove(&wal.sealed()).map_err(|e| disk("cannot delete replayed log segments", e))?;
     let shared = Shared {
         db,
         members,
@@ -324,9 +324,9 @@ fn replay_log(db: &Database, members: &Keyspace, records: Vec<wal::Record>) -> R
                 None => batch.remove(members, &r.key[..]),
             }
         }
-        batch.commit().map_err(|e| unavailable("replaying the log failed", e))?;
+        batch.commit().map_err(|e| disk("replaying the log failed", e))?;
     }
-    db.persist(PersistMode::SyncAll).map_err(|e| unavailable("fsync after replaying the log failed", e))
+    db.persist(PersistMode::SyncAll).map_err(|e| disk("fsync after replaying the log failed", e))
 }
 
 impl Inner {
@@ -401,15 +401,13 @@ impl EmbeddedStore {
             true => members.remove(k.as_bytes()),
             false => members.insert(k.as_bytes(), &e.bytes[..]),
         }
-        .map_err(|e| unavailable("write failed", e))?;
+        .map_err(|e| disk("write failed", e))?;
         Ok(Some(k.clone()))
     }
 
     fn check(&self) -> Result<(), StoreError> {
         if self.inner.shared.failed.load(Ordering::Relaxed) {
-            return Err(StoreError::Unavailable(
-                "an earlier write to disk failed; restart the server after checking the disk".into(),
-            ));
+            return Err(StoreError::Failed);
         }
         Ok(())
     }
@@ -420,8 +418,8 @@ impl EmbeddedStore {
         let timeout = self.inner.commit_timeout;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(e))) => Err(StoreError::Unavailable(e)),
-            Ok(Err(_)) => Err(StoreError::Unavailable("the committer has stopped".into())),
+            Ok(Ok(Err(e))) => Err(e),
+            Ok(Err(_)) => Err(StoreError::Failed),
             Err(_) => {
                 // Logged once per stall, not once per answer that gives up.
                 if !self.inner.shared.stalled.swap(true, Ordering::Relaxed) {
@@ -440,7 +438,7 @@ impl EmbeddedStore {
         match self.inner.shared.members.get(member.as_bytes()) {
             Ok(Some(bytes)) => Ok(Box::from(&bytes[..])),
             Ok(None) => Ok(Box::default()),
-            Err(e) => Err(unavailable("read failed", e)),
+            Err(e) => Err(disk("read failed", e)),
         }
     }
 
@@ -522,7 +520,7 @@ impl Store for EmbeddedStore {
                 shard.insert(member.into(), Entry { bytes: loaded, seq: 0 });
             }
             let Some(entry) = shard.get_mut(member) else {
-                return Err(StoreError::Unavailable("cache entry vanished".into()));
+                return Err(StoreError::Internal("a cache entry vanished"));
             };
             let mut next = entry.state(member)?;
             let change = f(&mut next);
@@ -590,12 +588,7 @@ impl Store for EmbeddedStore {
         if self.inner.shared.stalled.load(Ordering::Relaxed) {
             // A strict answer gave up on its group commit: ready again once one completes in
             // time.
-            self.commit().await.map_err(|_| {
-                StoreError::Unavailable(format!(
-                    "group commits take longer than {} ms; check the disk",
-                    self.inner.commit_timeout.as_millis()
-                ))
-            })?;
+            self.commit().await?;
             self.inner.shared.stalled.store(false, Ordering::Relaxed);
         }
         Ok(())

@@ -5,6 +5,7 @@
 //! A stalled fsync holds only this thread: the committer keeps appending and process-mode
 //! answers keep leaving. Strict answers wait here, and give up after `commit_timeout`.
 
+use crate::StoreError;
 use std::sync::atomic::Ordering;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
@@ -64,7 +65,7 @@ pub(super) fn run(shared: &Shared, interval: Duration) {
         let mut result = Ok(());
         if target > shared.durable.load(Ordering::Acquire) || !waiters.is_empty() {
             last = clock::start();
-            result = shared.wal.sync().map_err(|e| format!("fsync failed: {e}"));
+            result = shared.wal.sync().map_err(|e| StoreError::disk("fsync of the log failed", e));
             if result.is_ok() {
                 synced(shared, target, &mut counted, clock::elapsed(last));
             }
@@ -96,11 +97,11 @@ fn synced(shared: &Shared, target: u64, counted: &mut u64, took: Duration) {
 }
 
 /// Deletes the sealed log segments whose writes fjall holds, once fjall's journal is fsynced.
-fn retire_segments(shared: &Shared) -> Result<(), String> {
+fn retire_segments(shared: &Shared) -> Result<(), StoreError> {
     let ids = shared.wal.checkpointable(shared.applied.load(Ordering::Acquire));
     if ids.is_empty() {
         return Ok(());
     }
-    shared.db.persist(PersistMode::SyncAll).map_err(|e| format!("checkpoint fsync failed: {e}"))?;
-    shared.wal.remove(&ids).map_err(|e| format!("cannot delete checkpointed log segments: {e}"))
+    shared.db.persist(PersistMode::SyncAll).map_err(|e| StoreError::disk("checkpoint fsync failed", e))?;
+    shared.wal.remove(&ids).map_err(|e| StoreError::disk("cannot delete checkpointed log segments", e))
 }

@@ -1,11 +1,11 @@
-//! The server's only source of "now". The engine never reads a clock; the server asks this.
+//! The service's only source of "now". The engine never reads a clock; the service asks this.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use jiff::Timestamp;
 
-/// Where the server gets the current instant.
+/// Where the service gets the current instant.
 pub trait Clock: Send + Sync + 'static {
     /// The current instant.
     fn now(&self) -> Timestamp;

@@ -35,7 +35,7 @@ pub fn record_commit(updates: usize, fsync: std::time::Duration) {
 
 /// Records the handling time of one decision in `pacekeeper_decide_seconds`. The handle is
 /// registered once: a lookup by name hashes the key on every call. (The recorder is installed
-/// by [`crate::app`] before any request, so the first decision already finds it.)
+/// by [`crate::Service::new`] before any request, so the first decision already finds it.)
 pub fn record_decide_seconds(seconds: f64) {
     static DECIDE_SECONDS: LazyLock<metrics::Histogram> =
         LazyLock::new(|| metrics::histogram!("pacekeeper_decide_seconds"));

@@ -1,0 +1,93 @@
+//! Decisions: one request, or several of one member decided as one (a gateway's
+//! descriptors), with fail-open on a store outage and metrics after the answer.
+
+use pacekeeper_engine::{BatchError, DecideRequest, Decision, decide, decide_together};
+use pacekeeper_store::Store;
+
+use crate::clock::Stopwatch;
+use crate::{Service, ServiceError, change, validate};
+
+impl<S: Store> Service<S> {
+    /// Decides one request and charges it (unless a dry run), durably as the store promises.
+    pub async fn decide(&self, req: DecideRequest) -> Result<Decision, ServiceError> {
+        let watch = Stopwatch::start();
+        validate::decide_request(&req)?;
+        let now = self.instant(req.at, "at")?;
+        let policy = self.policy();
+        let member = req.member.clone();
+        let action = req.action.clone();
+        let track = self.store.tracks_expiry();
+        let outcome = self
+            .store
+            .update(&member, move |st| {
+                let r = decide(&policy, st, &req, now);
+                let changed = matches!(&r, Ok(d) if !d.dry_run && !d.duplicate);
+                change(&policy, st, r, changed, track, now)
+            })
+            .await;
+        let d = match outcome {
+            Ok(r) => r?,
+            Err(e) => self.unchecked(e)?,
+        };
+        observe(&action, &d);
+        crate::metrics::record_decide_seconds(watch.seconds());
+        Ok(d)
+    }
+
+    /// Decides several requests of one member as one: all allowed and charged, or nothing
+    /// charged (see [`decide_together`]). A bad request's field is named `[i].field`. Requests
+    /// naming different members are refused: one member is one atomic store update.
+    pub async fn decide_together(&self, reqs: Vec<DecideRequest>) -> Result<Vec<Decision>, ServiceError> {
+        let watch = Stopwatch::start();
+        let Some(first) = reqs.first() else { return Ok(Vec::new()) };
+        let member = first.member.clone();
+        let mut now = None;
+        for (i, r) in reqs.iter().enumerate() {
+            let prefix = format!("[{i}].");
+            validate::decide_request(r).map_err(|e| e.within(&prefix))?;
+            if r.member != member {
+                return Err(ServiceError::bad(format!("{prefix}member"), validate::Invalid::OtherMember(member)));
+            }
+            let at = self.instant(r.at, "at").map_err(|e| e.within(&prefix))?;
+            now = now.max(Some(at));
+        }
+        let now = now.unwrap_or_else(|| self.clock.now());
+        let policy = self.policy();
+        let track = self.store.tracks_expiry();
+        let actions: Vec<String> = reqs.iter().map(|r| r.action.clone()).collect();
+        let outcome = self
+            .store
+            .update(&member, move |st| {
+                let r = decide_together(&policy, st, &reqs, now);
+                let changed = matches!(&r, Ok(ds) if ds.iter().any(|d| !d.dry_run && !d.duplicate));
+                change(&policy, st, r, changed, track, now)
+            })
+            .await;
+        let ds = match outcome {
+            Ok(r) => r.map_err(|BatchError { index, error }| ServiceError::from(error).within(&format!("[{index}]."))),
+            Err(e) => self.unchecked(e).map(|d| vec![d; actions.len()]),
+        }?;
+        for (action, d) in actions.iter().zip(&ds) {
+            observe(action, d);
+        }
+        crate::metrics::record_decide_seconds(watch.seconds());
+        Ok(ds)
+    }
+
+    /// The answer when the store failed: allowed unchecked if the store is only unreachable
+    /// and the service fails open; otherwise the error.
+    fn unchecked(&self, e: pacekeeper_store::StoreError) -> Result<Decision, ServiceError> {
+        if self.fail_open && e.is_transient() {
+            tracing::warn!(error = %e, "store unreachable: allowing unchecked (fail-open)");
+            ::metrics::counter!("pacekeeper_fail_open_total").increment(1);
+            return Ok(Decision::unchecked(format!("allowed unchecked: {e}")));
+        }
+        Err(ServiceError::store(e))
+    }
+}
+
+/// Counts a decision in `pacekeeper_decisions_total`.
+fn observe(action: &str, d: &Decision) {
+    let limit = d.limit.as_deref().filter(|_| !d.allowed).unwrap_or("");
+    crate::metrics::count_decision(action, d.reason.as_str(), limit);
+}

@@ -1,0 +1,71 @@
+//! Outcome events (`/v1/events`): every event checked before any is applied, and all events
+//! of one member applied in one store update, so a resent array changes nothing twice.
+
+use jiff::Timestamp;
+use pacekeeper_engine::{Event, EventAck, apply_event, validate_event};
+use pacekeeper_store::Store;
+
+use crate::{Service, ServiceError, change, validate};
+
+impl<S: Store> Service<S> {
+    /// Applies `events` and acknowledges each, in order. Fields of a bad event are named
+    /// `[i].field` when `batch` (the caller sent an array). Events of one member are applied
+    /// together in one store update (one write, one fsync); an event with an `id` is applied
+    /// at most once per member.
+    pub async fn apply_events(&self, events: Vec<Event>, batch: bool) -> Result<Vec<EventAck>, ServiceError> {
+        let policy = self.policy();
+        let mut groups: Vec<(String, Vec<(usize, Event, Timestamp)>)> = Vec::new();
+        for (i, ev) in events.into_iter().enumerate() {
+            let prefix = if batch { format!("[{i}].") } else { String::new() };
+            let checked = validate::event(&ev)
+                .and_then(|()| validate_event(&policy, &ev).map_err(ServiceError::from))
+                .and_then(|()| self.instant(ev.at, "at"));
+            let now = checked.map_err(|e| e.within(&prefix))?;
+            match groups.iter_mut().find(|(m, _)| *m == ev.member) {
+                Some((_, g)) => g.push((i, ev, now)),
+                None => groups.push((ev.member.clone(), vec![(i, ev, now)])),
+            }
+        }
+        let total = groups.iter().map(|(_, g)| g.len()).sum();
+        let mut acks: Vec<Option<EventAck>> = vec![None; total];
+        for (member, group) in groups {
+            for (i, ack) in self.apply_member_events(&member, group).await? {
+                ::metrics::counter!("pacekeeper_events_total", "kind" => ack.kind.name()).increment(1);
+                acks[i] = Some(ack);
+            }
+        }
+        Ok(acks.into_iter().flatten().collect())
+    }
+
+    /// One member's events in one store update: all applied, or (on a store error) none.
+    async fn apply_member_events(
+        &self,
+        member: &str,
+        group: Vec<(usize, Event, Timestamp)>,
+    ) -> Result<Vec<(usize, EventAck)>, ServiceError> {
+        let policy = self.policy();
+        let track = self.store.tracks_expiry();
+        let out = self
+            .store
+            .update(member, move |st| {
+                let mut acks = Vec::with_capacity(group.len());
+                let mut last = None;
+                for (i, ev, now) in &group {
+                    match apply_event(&policy, st, ev, *now) {
+                        Ok(ack) => acks.push((*i, ack)),
+                        Err(e) => {
+                            let r = Err(ServiceError::from(e).within(&format!("[{i}].")));
+                            return change(&policy, st, r, false, false, *now);
+                        }
+                    }
+                    last = Some(*now);
+                }
+                let changed = acks.iter().any(|(_, a)| !a.duplicate);
+                let now = last.unwrap_or(Timestamp::UNIX_EPOCH);
+                change(&policy, st, Ok(acks), changed, track, now)
+            })
+            .await
+            .map_err(ServiceError::store)?;
+        out
+    }
+}

@@ -1,0 +1,121 @@
+//! The Pacekeeper service: the one path every front end takes to a decision.
+//!
+//! [`Service`] owns the policy in force (load, reload), the clock, the store and the fail
+//! mode, and offers decisions, events, member views and the admin operations. It checks what
+//! callers send ([`validate`]), runs the engine inside one [`Store::update`] per member,
+//! applies fail-open only to a store outage, and records metrics after the answer is known.
+//! Front ends (HTTP, Envoy's rate limit protocol) parse, authenticate through [`auth`], call
+//! it, and map [`ServiceError`] and [`pacekeeper_engine::DenialKind`] to their own codes: they
+//! hold no rule, no store logic and no fail-open of their own.
+
+mod admin;
+pub mod answer;
+pub mod auth;
+pub mod clock;
+mod decide;
+mod error;
+mod events;
+pub mod metrics;
+pub mod validate;
+
+use std::sync::{Arc, RwLock};
+
+use jiff::Timestamp;
+use pacekeeper_engine::{MemberState, Policy};
+use pacekeeper_store::{Change, Store};
+
+pub use admin::{Credited, MemberAnswer, PolicyInfo};
+pub use auth::{AuthError, Scope, Tokens};
+pub use clock::{Clock, FakeClock, Stopwatch, SystemClock};
+pub use error::ServiceError;
+pub use validate::Invalid;
+
+/// The decision path shared by every front end.
+pub struct Service<S: Store> {
+    /// Where member states live.
+    pub store: S,
+    policy: RwLock<Arc<Policy>>,
+    /// The preset name or file the policy was loaded from (reloads read it again).
+    pub policy_source: String,
+    /// The source of "now".
+    pub clock: Arc<dyn Clock>,
+    /// Whether requests may carry `at`.
+    pub trust_client_time: bool,
+    /// Bearer tokens.
+    pub tokens: Tokens,
+    /// Largest request accepted, in bytes (an HTTP body, a gRPC message).
+    pub max_body_bytes: usize,
+    /// Allow decisions unchecked while the store is unreachable (else refuse them).
+    pub fail_open: bool,
+}
+
+impl<S: Store> Service<S> {
+    /// A service with no tokens, the system clock and a 1 MiB request limit.
+    pub fn new(store: S, policy: Policy, policy_source: impl Into<String>) -> Service<S> {
+        // Install the metrics recorder before the first request records anything.
+        metrics::handle();
+        Service {
+            store,
+            policy: RwLock::new(Arc::new(policy)),
+            policy_source: policy_source.into(),
+            clock: Arc::new(SystemClock),
+            trust_client_time: false,
+            tokens: Tokens::default(),
+            max_body_bytes: 1 << 20,
+            fail_open: false,
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        // A poisoned lock still holds a valid Arc: a panic cannot leave it half-written.
+        self.policy.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Re-reads the policy from its source. An invalid policy is refused and the old one stays.
+    pub fn reload_policy(&self) -> Result<Arc<Policy>, ServiceError> {
+        let p = Arc::new(Policy::load(&self.policy_source).map_err(ServiceError::InvalidPolicy)?);
+        *self.policy.write().unwrap_or_else(|e| e.into_inner()) = p.clone();
+        tracing::info!(policy = %p.name, source = %self.policy_source, "policy reloaded");
+        Ok(p)
+    }
+
+    /// The instant a request is evaluated at: `at` when the server trusts client time.
+    pub fn instant(&self, at: Option<Timestamp>, field: &str) -> Result<Timestamp, ServiceError> {
+        match at {
+            None => Ok(self.clock.now()),
+            Some(t) if self.trust_client_time => {
+                validate::instant(field, t)?;
+                Ok(t)
+            }
+            Some(_) => Err(ServiceError::ClientTimeRefused { field: field.into() }),
+        }
+    }
+
+    /// Whether the store can serve requests now.
+    pub async fn ready(&self) -> Result<(), ServiceError> {
+        self.store.ready().await.map_err(ServiceError::store)
+    }
+
+    /// Makes every write so far durable (shutdown).
+    pub async fn flush(&self) -> Result<(), ServiceError> {
+        self.store.flush().await.map_err(ServiceError::store)
+    }
+
+    /// The Prometheus text of every metric, the store's counters included.
+    pub fn render_metrics(&self) -> Option<String> {
+        for (name, value) in self.store.counters() {
+            ::metrics::counter!(name).absolute(value);
+        }
+        let h = metrics::handle()?;
+        h.run_upkeep();
+        Some(h.render())
+    }
+}
+
+/// What the store writes for an engine outcome: whether the state changed and, for stores
+/// with expiry, for how long it still matters after `now`.
+fn change<R>(policy: &Policy, st: &MemberState, output: R, changed: bool, track: bool, now: Timestamp) -> Change<R> {
+    let c = Change::new(output, changed);
+    if changed && track { c.expiring(st.expires_at(policy), now.as_millisecond()) } else { c }
+}
