@@ -258,7 +258,16 @@ pub(crate) fn most_constrained(limits: &[LimitStatus]) -> Option<&LimitStatus> {
 /// The request field a serde error is about: the error's path, or at the root the field serde
 /// names in backticks ("missing field `action`", "unknown field `colour`").
 pub fn field_at_fault(path: &str, message: &str) -> String {
-    if path == "." { message.split('`').nth(1).unwrap_or("(body)").to_string() } else { path.to_string() }
+    let named = message.split('`').nth(1).filter(|_| {
+        ["missing field", "unknown field", "duplicate field"].iter().any(|m| message.starts_with(m))
+    });
+    match (path, named) {
+        (".", Some(field)) => field.to_string(),
+        (".", None) => "(body)".to_string(),
+        // An object inside an array: `[1]` and "duplicate field `member`" name `[1].member`.
+        (p, Some(field)) if p.ends_with(']') => format!("{p}.{field}"),
+        (p, _) => p.to_string(),
+    }
 }
 
 /// The answer to an event.

@@ -449,3 +449,18 @@ async fn an_unavailable_store_answers_503_and_readyz_says_so() {
     assert_problem(&api.call("GET", "/readyz", None, None, None).await, 503, None);
     assert_eq!(api.call("GET", "/healthz", None, None, None).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn duplicate_keys_and_unprintable_ids_are_refused_naming_the_field() {
+    let api = Api::open();
+    let json = Some("application/json");
+    let dup = r#"[{"member": "ada", "kind": "connection_added"}, {"member": "ada", "member": "bob", "kind": "connection_added"}]"#;
+    let r = api.call("POST", "/v1/events", None, Some(dup.into()), json).await;
+    assert_problem(&r, 400, Some("[1].member"));
+    let dup = r#"{"member": "ada", "kind": "connection_added", "kind": "connection_removed"}"#;
+    assert_problem(&api.call("POST", "/v1/events", None, Some(dup.into()), json).await, 400, Some("kind"));
+    assert_problem(&api.decide(json!({"member": "ada\u{7}", "action": "invite"})).await, 400, Some("member"));
+    assert_problem(&api.decide(json!({"member": "ada", "action": "invite", "target": "b\u{2066}ob"})).await, 400, Some("target"));
+    let r = api.post("/v1/events", None, json!([{"member": "x".repeat(300), "kind": "connection_added"}])).await;
+    assert_problem(&r, 400, Some("[0].member"));
+}

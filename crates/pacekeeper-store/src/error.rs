@@ -132,3 +132,26 @@ pub enum ConfigError {
         source: Arc<std::io::Error>,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_transient_and_a_fault_is_not() {
+        assert!(StoreError::Timeout(100).is_transient());
+        assert!(StoreError::Closed.is_transient());
+        assert!(!StoreError::disk("log write failed", std::io::Error::other("EIO")).is_transient());
+        assert!(!StoreError::Failed.is_transient());
+        let refused = redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(StoreError::redis(refused).is_transient());
+    }
+
+    #[test]
+    fn a_bad_redis_url_is_a_configuration_error_not_an_outage() {
+        let e = crate::RedisStore::open(crate::RedisConfig::new("not-a-url")).err().unwrap();
+        assert!(matches!(e, StoreError::Config(ConfigError::RedisUrl { .. })), "{e:?}");
+        assert!(!e.is_transient());
+        assert!(std::error::Error::source(&e).is_some(), "the cause is kept");
+    }
+}
