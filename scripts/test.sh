@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-# The Redis suites start real redis-server processes.
+# The Redis suites start real redis-server processes; the Python suites need a venv.
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (needed by the test suite)…"
   SUDO=""
@@ -24,3 +25,15 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 cargo test --workspace --locked
+
+# Real clients from outside: Envoy's rate limit protocol through a Python gRPC client built
+# from Envoy's own rls.proto, and the HTTP contract checked by schemathesis against
+# /openapi.json. Both run the debug binary the Rust suites just built.
+py=target/py
+[ -x "$py/bin/python" ] || python3 -m venv "$py"
+"$py/bin/python" -m pip install -q --disable-pip-version-check \
+  -r tests/python/rls/requirements.txt -r tests/python/contract/requirements.txt
+cargo build --locked -p pacekeeper --bin pacekeeper
+export PACEKEEPER_BIN="$PWD/target/debug/pacekeeper"
+PYTHONDONTWRITEBYTECODE=1 "$py/bin/python" -m pytest tests/python/rls -q
+VENV="$py" bash tests/python/contract/run.sh

@@ -258,9 +258,10 @@ pub(crate) fn most_constrained(limits: &[LimitStatus]) -> Option<&LimitStatus> {
 /// The request field a serde error is about: the error's path, or at the root the field serde
 /// names in backticks ("missing field `action`", "unknown field `colour`").
 pub fn field_at_fault(path: &str, message: &str) -> String {
-    let named = message.split('`').nth(1).filter(|_| {
-        ["missing field", "unknown field", "duplicate field"].iter().any(|m| message.starts_with(m))
-    });
+    let named = message
+        .split('`')
+        .nth(1)
+        .filter(|_| ["missing field", "unknown field", "duplicate field"].iter().any(|m| message.starts_with(m)));
     match (path, named) {
         (".", Some(field)) => field.to_string(),
         (".", None) => "(body)".to_string(),

@@ -33,8 +33,8 @@ mod policy;
 mod policy_file;
 mod presets;
 mod state;
-mod together;
 pub mod time;
+mod together;
 
 pub use admin::{AmountValue, MemberUpdate, Unlimited, grant_credits, lift, update_member, verify};
 pub use decision::field_at_fault;
@@ -43,5 +43,5 @@ pub use engine::{apply_event, contains_link, decide, member_view, validate_event
 pub use policy::{EventKind, Level, Policy, RestrictionKind, UNLIMITED};
 pub use policy_file::{Diagnostic, PolicyError};
 pub use presets::{LoadError, PRESETS};
-pub use together::{BatchError, decide_together};
 pub use state::{Ending, MemberState, STATE_VERSION, StateError};
+pub use together::{BatchError, decide_together};

@@ -83,7 +83,8 @@ fn deny_together(
         if i == k {
             out.push(denial.clone());
         } else {
-            let d = decide(policy, &mut st.clone(), &preview(r), now).map_err(|error| BatchError { index: i, error })?;
+            let d =
+                decide(policy, &mut st.clone(), &preview(r), now).map_err(|error| BatchError { index: i, error })?;
             out.push(d);
         }
     }

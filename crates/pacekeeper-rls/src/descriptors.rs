@@ -7,7 +7,8 @@ use pacekeeper_engine::DecideRequest;
 use tonic::Status;
 
 /// The keys a descriptor may carry.
-pub const KEYS: &[&str] = &["member", "action", "tier", "target", "channel", "note", "cost", "dry_run", "request_id", "at"];
+pub const KEYS: &[&str] =
+    &["member", "action", "tier", "target", "channel", "note", "cost", "dry_run", "request_id", "at"];
 
 /// The decide requests of a gateway's request, one per descriptor, in order.
 pub fn requests(req: &RateLimitRequest, ignore: &[String]) -> Result<Vec<DecideRequest>, Status> {
@@ -48,7 +49,9 @@ fn request(i: usize, d: &RateLimitDescriptor, request_hits: u32, ignore: &[Strin
             "note" => r.note = Some(v),
             "request_id" => r.request_id = Some(v),
             "cost" => cost_entry = Some(number(&v).ok_or_else(|| bad(format!(".cost: `{v}` is not a whole number")))?),
-            "dry_run" => r.dry_run = flag(&v).ok_or_else(|| bad(format!(".dry_run: `{v}` is neither true nor false")))?,
+            "dry_run" => {
+                r.dry_run = flag(&v).ok_or_else(|| bad(format!(".dry_run: `{v}` is neither true nor false")))?
+            }
             "at" => r.at = Some(v.parse().map_err(|e| bad(format!(".at: `{v}` is not an RFC 3339 instant ({e})")))?),
             other => {
                 return Err(bad(format!(

@@ -76,7 +76,10 @@ impl<S: Store> RateLimiter<S> {
 
 #[tonic::async_trait]
 impl<S: Store> RateLimitService for RateLimiter<S> {
-    async fn should_rate_limit(&self, request: Request<RateLimitRequest>) -> Result<Response<RateLimitResponse>, Status> {
+    async fn should_rate_limit(
+        &self,
+        request: Request<RateLimitRequest>,
+    ) -> Result<Response<RateLimitResponse>, Status> {
         let presented = request.metadata().get("authorization").and_then(|v| v.to_str().ok());
         self.service.tokens.authorize(presented, Scope::Decide).map_err(|e| status(ServiceError::Auth(e)))?;
         let req = request.into_inner();

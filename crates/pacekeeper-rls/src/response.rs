@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use envoy_types::pb::envoy::config::core::v3::HeaderValue;
+use envoy_types::pb::envoy::service::ratelimit::v3::RateLimitResponse;
 use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_response::rate_limit::Unit;
 use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_response::{Code, DescriptorStatus, RateLimit};
-use envoy_types::pb::envoy::service::ratelimit::v3::RateLimitResponse;
 use envoy_types::pb::google::protobuf::value::Kind;
 use envoy_types::pb::google::protobuf::{Duration, Struct, Value};
 use pacekeeper_engine::{DecideRequest, Decision, DenialKind, LimitStatus, Reason};
@@ -26,7 +26,8 @@ pub fn answer(asks: &[DecideRequest], decisions: &[Decision], config: &RlsConfig
     let statuses = decisions.iter().map(|d| descriptor_status(d, config.shadow)).collect();
     let mut headers = Vec::with_capacity(6);
     for (h, value) in RateLimitHeaders::of(d).iter() {
-        let skip = (h.is_x() && !config.x_ratelimit_headers) || (!enforced && h == pacekeeper_service::answer::Header::RetryAfter);
+        let skip = (h.is_x() && !config.x_ratelimit_headers)
+            || (!enforced && h == pacekeeper_service::answer::Header::RetryAfter);
         if !skip {
             headers.push(header(h.name(), String::from_utf8_lossy(&value).into_owned()));
         }

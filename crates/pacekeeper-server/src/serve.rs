@@ -13,8 +13,8 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
-use crate::config::{Config, ConfigError, FailMode, StoreName};
 use crate::app;
+use crate::config::{Config, ConfigError, FailMode, StoreName};
 
 /// Why the server could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use pacekeeper_engine::{MemberState, Policy};
-use pacekeeper_server::{Service, FakeClock, ROUTES, Scope, Tokens, app};
+use pacekeeper_server::{FakeClock, ROUTES, Scope, Service, Tokens, app};
 use pacekeeper_store::{Change, EmbeddedConfig, EmbeddedStore, Store, StoreError};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -441,10 +441,8 @@ impl Store for Unreachable {
 
 #[tokio::test]
 async fn an_unavailable_store_answers_503_and_readyz_says_so() {
-    let api = Api {
-        state: Arc::new(Service::new(Unreachable, Policy::preset("linkedin").unwrap(), "linkedin")),
-        _dir: None,
-    };
+    let api =
+        Api { state: Arc::new(Service::new(Unreachable, Policy::preset("linkedin").unwrap(), "linkedin")), _dir: None };
     assert_problem(&api.decide(json!({"member": "ada", "action": "invite"})).await, 503, None);
     assert_problem(&api.call("GET", "/readyz", None, None, None).await, 503, None);
     assert_eq!(api.call("GET", "/healthz", None, None, None).await.status, StatusCode::OK);
@@ -460,7 +458,11 @@ async fn duplicate_keys_and_unprintable_ids_are_refused_naming_the_field() {
     let dup = r#"{"member": "ada", "kind": "connection_added", "kind": "connection_removed"}"#;
     assert_problem(&api.call("POST", "/v1/events", None, Some(dup.into()), json).await, 400, Some("kind"));
     assert_problem(&api.decide(json!({"member": "ada\u{7}", "action": "invite"})).await, 400, Some("member"));
-    assert_problem(&api.decide(json!({"member": "ada", "action": "invite", "target": "b\u{2066}ob"})).await, 400, Some("target"));
+    assert_problem(
+        &api.decide(json!({"member": "ada", "action": "invite", "target": "b\u{2066}ob"})).await,
+        400,
+        Some("target"),
+    );
     let r = api.post("/v1/events", None, json!([{"member": "x".repeat(300), "kind": "connection_added"}])).await;
     assert_problem(&r, 400, Some("[0].member"));
 }

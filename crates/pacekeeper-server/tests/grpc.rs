@@ -75,7 +75,12 @@ fn headers(r: &RateLimitResponse) -> HashMap<String, String> {
 }
 
 /// The same invitation, costing `cost`, for `member` through both front ends.
-async fn both(s: &mut Running, member_grpc: &str, member_http: &str, cost: u64) -> (RateLimitResponse, (u16, HashMap<String, String>, Value)) {
+async fn both(
+    s: &mut Running,
+    member_grpc: &str,
+    member_http: &str,
+    cost: u64,
+) -> (RateLimitResponse, (u16, HashMap<String, String>, Value)) {
     let c = cost.to_string();
     let g = s.rls(&[("member", member_grpc), ("action", "profile_view"), ("cost", &c), ("at", AT)]).await;
     let h = s.http(json!({"member": member_http, "action": "profile_view", "cost": cost, "at": AT})).await;

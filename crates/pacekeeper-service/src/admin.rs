@@ -3,7 +3,8 @@
 
 use jiff::Timestamp;
 use pacekeeper_engine::{
-    MemberState, MemberUpdate, MemberView, Policy, RequestError, grant_credits, lift, member_view, update_member, verify,
+    MemberState, MemberUpdate, MemberView, Policy, RequestError, grant_credits, lift, member_view, update_member,
+    verify,
 };
 use pacekeeper_store::Store;
 use serde::Serialize;

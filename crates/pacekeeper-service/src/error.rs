@@ -57,7 +57,9 @@ impl ServiceError {
             ServiceError::BadRequest { field, problem } => {
                 ServiceError::BadRequest { field: format!("{prefix}{field}"), problem }
             }
-            ServiceError::ClientTimeRefused { field } => ServiceError::ClientTimeRefused { field: format!("{prefix}{field}") },
+            ServiceError::ClientTimeRefused { field } => {
+                ServiceError::ClientTimeRefused { field: format!("{prefix}{field}") }
+            }
             other => other,
         }
     }

@@ -7,6 +7,9 @@ use pacekeeper_store::Store;
 
 use crate::{Service, ServiceError, change, validate};
 
+/// Events of one member, each with its position in the request and its instant.
+type Group = Vec<(usize, Event, Timestamp)>;
+
 impl<S: Store> Service<S> {
     /// Applies `events` and acknowledges each, in order. Fields of a bad event are named
     /// `[i].field` when `batch` (the caller sent an array). Events of one member are applied
@@ -14,7 +17,7 @@ impl<S: Store> Service<S> {
     /// at most once per member.
     pub async fn apply_events(&self, events: Vec<Event>, batch: bool) -> Result<Vec<EventAck>, ServiceError> {
         let policy = self.policy();
-        let mut groups: Vec<(String, Vec<(usize, Event, Timestamp)>)> = Vec::new();
+        let mut groups: Vec<(String, Group)> = Vec::new();
         for (i, ev) in events.into_iter().enumerate() {
             let prefix = if batch { format!("[{i}].") } else { String::new() };
             let checked = validate::event(&ev)
@@ -38,15 +41,10 @@ impl<S: Store> Service<S> {
     }
 
     /// One member's events in one store update: all applied, or (on a store error) none.
-    async fn apply_member_events(
-        &self,
-        member: &str,
-        group: Vec<(usize, Event, Timestamp)>,
-    ) -> Result<Vec<(usize, EventAck)>, ServiceError> {
+    async fn apply_member_events(&self, member: &str, group: Group) -> Result<Vec<(usize, EventAck)>, ServiceError> {
         let policy = self.policy();
         let track = self.store.tracks_expiry();
-        let out = self
-            .store
+        self.store
             .update(member, move |st| {
                 let mut acks = Vec::with_capacity(group.len());
                 let mut last = None;
@@ -65,7 +63,6 @@ impl<S: Store> Service<S> {
                 change(&policy, st, Ok(acks), changed, track, now)
             })
             .await
-            .map_err(ServiceError::store)?;
-        out
+            .map_err(ServiceError::store)?
     }
 }

@@ -87,7 +87,8 @@ fn text(field: &str, value: &str, max: usize) -> Result<(), ServiceError> {
 
 /// Checks an instant sent by a caller.
 pub fn instant(field: &str, at: Timestamp) -> Result<(), ServiceError> {
-    let ok = EARLIEST.parse::<Timestamp>().is_ok_and(|lo| at >= lo) && LATEST.parse::<Timestamp>().is_ok_and(|hi| at <= hi);
+    let ok =
+        EARLIEST.parse::<Timestamp>().is_ok_and(|lo| at >= lo) && LATEST.parse::<Timestamp>().is_ok_and(|hi| at <= hi);
     if ok { Ok(()) } else { Err(ServiceError::bad(field, Invalid::OutOfRange)) }
 }
 
@@ -95,7 +96,8 @@ pub fn instant(field: &str, at: Timestamp) -> Result<(), ServiceError> {
 pub fn decide_request(r: &DecideRequest) -> Result<(), ServiceError> {
     identifier("member", &r.member)?;
     identifier("action", &r.action)?;
-    for (field, v) in [("tier", &r.tier), ("target", &r.target), ("channel", &r.channel), ("request_id", &r.request_id)] {
+    for (field, v) in [("tier", &r.tier), ("target", &r.target), ("channel", &r.channel), ("request_id", &r.request_id)]
+    {
         if let Some(v) = v {
             identifier(field, v)?;
         }
@@ -133,7 +135,10 @@ mod tests {
 
     #[test]
     fn identifiers_refuse_control_bidi_and_overlong_values_naming_the_field() {
-        assert_eq!(problem(identifier("member", "ada\u{0}")), "member: contains the control character U+0000; send printable text");
+        assert_eq!(
+            problem(identifier("member", "ada\u{0}")),
+            "member: contains the control character U+0000; send printable text"
+        );
         assert!(problem(identifier("target", "bob\u{202E}evil")).starts_with("target: contains the bidirectional"));
         assert_eq!(problem(identifier("member", &"x".repeat(257))), "member: is longer than 256 bytes");
         assert_eq!(problem(identifier("member", "")), "member: must not be empty");
@@ -143,13 +148,21 @@ mod tests {
     #[test]
     fn instants_outside_the_sane_range_are_refused() {
         assert!(instant("at", "2026-11-23T09:00:00Z".parse().unwrap()).is_ok());
-        assert_eq!(problem(instant("at", "1969-12-31T23:59:59Z".parse().unwrap())), format!("at: must lie between {EARLIEST} and {LATEST}"));
+        assert_eq!(
+            problem(instant("at", "1969-12-31T23:59:59Z".parse().unwrap())),
+            format!("at: must lie between {EARLIEST} and {LATEST}")
+        );
         assert!(instant("at", "9999-01-01T00:00:00Z".parse().unwrap()).is_err());
     }
 
     #[test]
     fn a_note_may_hold_line_breaks_but_not_other_controls() {
-        let r = DecideRequest { member: "ada".into(), action: "invite".into(), note: Some("Hi,\nAda".into()), ..Default::default() };
+        let r = DecideRequest {
+            member: "ada".into(),
+            action: "invite".into(),
+            note: Some("Hi,\nAda".into()),
+            ..Default::default()
+        };
         assert!(decide_request(&r).is_ok());
         let r = DecideRequest { note: Some("Hi\u{7}".into()), ..r };
         assert!(problem(decide_request(&r)).starts_with("note: contains the control character U+0007"));

@@ -87,7 +87,8 @@ async fn an_array_of_events_is_one_update_per_member_and_safe_to_resend() {
 #[tokio::test]
 async fn a_bad_event_anywhere_in_an_array_applies_none() {
     let (s, updates, _dir) = service(None);
-    let mut batch = vec![event("ada", EventKind::ConnectionAdded, "a"), event("ada", EventKind::InvitationWithdrawn, "b")];
+    let mut batch =
+        vec![event("ada", EventKind::ConnectionAdded, "a"), event("ada", EventKind::InvitationWithdrawn, "b")];
     batch[1].target = None;
     let e = s.apply_events(batch, true).await.unwrap_err();
     assert_eq!(e.field(), Some("[1].target"), "{e}");

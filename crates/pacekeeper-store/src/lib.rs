@@ -16,8 +16,8 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use any::AnyStore;
-pub use error::{Cause, ConfigError, StoreError};
 pub use embedded::{CommitObserver, Durability, EmbeddedConfig, EmbeddedStats, EmbeddedStore};
+pub use error::{Cause, ConfigError, StoreError};
 use pacekeeper_engine::MemberState;
 pub use redis_store::{RedisConfig, RedisStore};
 

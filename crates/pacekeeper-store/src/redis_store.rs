@@ -410,11 +410,7 @@ impl RedisStore {
 
     /// A Redis error as the store reports it: a timeout as [`StoreError::Timeout`].
     fn redis_error(&self, e: RedisError) -> StoreError {
-        if e.is_timeout() {
-            StoreError::Timeout(self.inner.timeout.as_millis() as u64)
-        } else {
-            StoreError::redis(e)
-        }
+        if e.is_timeout() { StoreError::Timeout(self.inner.timeout.as_millis() as u64) } else { StoreError::redis(e) }
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {

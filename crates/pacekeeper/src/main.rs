@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API (and Envoy's rate limit service over gRPC) on the embedded store or on Redis.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Replay recorded traffic (JSON Lines of decide and event bodies, each with `at`) through
     /// the engine: one JSON line out per line in.
     Replay {
@@ -128,7 +128,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Replay { policy, format, input } => {
             let policy = Policy::load(&policy)?;
             let stdout = io::stdout().lock();

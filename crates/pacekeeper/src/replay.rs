@@ -141,7 +141,14 @@ fn one(
         } else {
             sum.denied += 1;
         }
-        to_value(Out { line: n, member: &req.member, at, action: Some(&req.action), status: Some(pacekeeper_server::decision_status(&d)), body: d })
+        to_value(Out {
+            line: n,
+            member: &req.member,
+            at,
+            action: Some(&req.action),
+            status: Some(pacekeeper_server::decision_status(&d)),
+            body: d,
+        })
     }
 }
 

@@ -80,7 +80,7 @@ pub(super) fn run(shared: &Shared) {
             && due
             && let Err(e) = checkpoint(shared)
         {
-            shared.fail(&format!("writing the checkpoint into fjall failed: {e}"));
+            shared.fail(format!("writing the checkpoint into fjall failed: {e}"));
             return;
         }
         if closed {

@@ -118,7 +118,9 @@ impl Committer {
         let s = &self.shared;
         let appended = match g.log.is_empty() {
             true => Ok(false),
-            false => s.wal.append(&mut self.appender, &g.log, g.top).map_err(|e| StoreError::disk("log write failed", e)),
+            false => {
+                s.wal.append(&mut self.appender, &g.log, g.top).map_err(|e| StoreError::disk("log write failed", e))
+            }
         };
         let sealed = match appended {
             Ok(sealed) => sealed,

@@ -236,7 +236,10 @@ fn disk(what: impl Into<String>, e: impl std::error::Error + Send + Sync + 'stat
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, StoreError> {
-    std::thread::Builder::new().name(name.into()).spawn(f).map_err(|e| StoreError::Config(crate::ConfigError::Thread { name: name.into(), source: Arc::new(e) }))
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| StoreError::Config(crate::ConfigError::Thread { name: name.into(), source: Arc::new(e) }))
 }
 
 impl EmbeddedStore {
