@@ -24,7 +24,7 @@ use jiff::Timestamp;
 use pacekeeper_engine::{MemberState, Policy};
 use pacekeeper_store::{Change, Store};
 
-pub use admin::{Credited, MemberAnswer, PolicyInfo};
+pub use admin::{Credited, MAX_CREDITS, MemberAnswer, PolicyInfo};
 pub use auth::{AuthError, Scope, Tokens};
 pub use clock::{Clock, FakeClock, Stopwatch, SystemClock};
 pub use error::ServiceError;
