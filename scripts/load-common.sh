@@ -1,5 +1,15 @@
 # Sourced by scripts/load.sh and scripts/load-redis.sh: start `pacekeeper serve` on a spare
-# loopback port and measure wrk phases against it. Expects `work` (a scratch directory).
+# loopback port and measure wrk phases against it. Expects `work` (a scratch directory; see
+# begin_one_server_run).
+
+# begin_one_server_run: builds the release binaries, makes the scratch directory `work`, and
+# at exit stops the server (`pid`) and removes `work`.
+begin_one_server_run() {
+  cargo build --release -q -p pacekeeper -p pacekeeper-loadgen
+  work=$(mktemp -d)
+  pid=
+  trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+}
 
 # start_server ARGS…: starts the release binary with ARGS; sets `pid`, `addr` and `banner`.
 start_server() {

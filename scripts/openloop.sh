@@ -15,11 +15,8 @@ levels=${LEVELS:-process strict relaxed}
 policy=${POLICY:-bench/two-limits.toml}
 conns=${CONNS:-64}
 loadgen=./target/release/pacekeeper-loadgen
-cargo build --release -q -p pacekeeper -p pacekeeper-loadgen
-work=$(mktemp -d)
-pid=
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 . scripts/load-common.sh
+begin_one_server_run
 
 echo "machine: $(nproc) cores; $secs s per run at ${rates// /, } requests/s, $conns connections"
 "$loadgen" fsync --dir "$work" >"$work/fsync.out"
