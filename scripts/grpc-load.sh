@@ -25,17 +25,24 @@ domain=$(sed -n 's/.*policy `\([^`]*\)`.*/\1/p' "$work/serve.out")
 echo "machine: $(nproc) cores; $secs s per phase; $callers callers (gRPC over $channels connections)"
 echo "$banner"
 
-run() { # proto url members
-  "$loadgen" closed --proto "$1" --url "$2" --members "$3" --callers "$callers" --channels "$channels" \
-    --duration "$secs" --domain "$domain" | tee -a "$work/all"
-}
 value() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+# run PROTO URL MEMBERS: one phase; prints loadgen's line and the server's CPU per answer.
+run() {
+  local before line
+  before=$(ticks)
+  line=$("$loadgen" closed --proto "$1" --url "$2" --members "$3" --callers "$callers" --channels "$channels" \
+    --duration "$secs" --domain "$domain")
+  echo "$line server_us_per_answer=$(awk -v t=$(($(ticks) - before)) -v hz="$(getconf CLK_TCK)" \
+    -v n="$(value answered <<<"$line")" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')"
+}
 : >"$work/ratios"
 for round in $(seq "$rounds"); do
   echo "== round $round"
   for members in 100000 1; do
-    h=$(run http "$addr" "$members" | value 'decisions\/s')
-    g=$(run grpc "$grpc" "$members" | value 'decisions\/s')
+    line=$(run http "$addr" "$members") && echo "$line"
+    h=$(value 'decisions\/s' <<<"$line")
+    line=$(run grpc "$grpc" "$members") && echo "$line"
+    g=$(value 'decisions\/s' <<<"$line")
     echo "$members $(awk -v g="$g" -v h="$h" 'BEGIN { printf "%.2f", g / h }')" >>"$work/ratios"
   done
 done

@@ -36,4 +36,4 @@ py=target/py
 cargo build --locked -p pacekeeper --bin pacekeeper
 export PACEKEEPER_BIN="$PWD/target/debug/pacekeeper"
 PYTHONDONTWRITEBYTECODE=1 "$py/bin/python" -m pytest tests/python/rls -q
-VENV="$py" bash tests/python/contract/run.sh
+VENV="$PWD/$py" bash tests/python/contract/run.sh

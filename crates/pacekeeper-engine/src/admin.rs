@@ -18,7 +18,7 @@ use crate::time::ms;
 #[serde(untagged)]
 pub enum AmountValue {
     /// A whole number.
-    Number(u64),
+    Number(#[serde(deserialize_with = "crate::decision::whole_number")] u64),
     /// The word `unlimited`.
     Word(Unlimited),
 }

@@ -67,6 +67,8 @@ pub struct Args {
 struct Tally {
     samples: Vec<u32>,
     errors: u64,
+    /// Every answer, warm-up included (for CPU per request).
+    answered: u64,
 }
 
 /// Runs `closed`.
@@ -88,6 +90,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             let t = c.await.context("a caller failed")?;
             all.samples.extend(t.samples);
             all.errors += t.errors;
+            all.answered += t.answered;
         }
         anyhow::Ok((all, elapsed))
     })?;
@@ -203,6 +206,7 @@ async fn grpc_caller(
 }
 
 fn record(tally: &mut Tally, counted: bool, ok: bool, start: std::time::Instant) {
+    tally.answered += u64::from(ok);
     if !counted {
         return;
     }
@@ -218,7 +222,7 @@ fn report(args: &Args, mut tally: Tally, elapsed: Duration) {
     let p = Percentiles::of(&tally.samples);
     let rate = tally.samples.len() as f64 / elapsed.as_secs_f64();
     println!(
-        "{:?} callers={} members={} decisions/s={:.0} p50={:.2}ms p99={:.2}ms p99.9={:.2}ms max={:.2}ms errors={}",
+        "{:?} callers={} members={} decisions/s={:.0} p50={:.2}ms p99={:.2}ms p99.9={:.2}ms max={:.2}ms errors={} answered={}",
         args.proto,
         args.callers,
         args.members,
@@ -227,6 +231,7 @@ fn report(args: &Args, mut tally: Tally, elapsed: Duration) {
         ms(p.p99),
         ms(p.p999),
         ms(p.max),
-        tally.errors
+        tally.errors,
+        tally.answered
     );
 }

@@ -85,8 +85,10 @@ impl<S: Store> RateLimitService for RateLimiter<S> {
         let req = request.into_inner();
         self.check_domain(&req.domain)?;
         let asks = descriptors::requests(&req, &self.config.ignore_keys)?;
-        let decisions = self.service.decide_together(asks.clone()).await.map_err(status)?;
-        Ok(Response::new(response::answer(&asks, &decisions, &self.config)))
+        let actions: Vec<String> = asks.iter().map(|a| a.action.clone()).collect();
+        let member = asks[0].member.clone();
+        let decisions = self.service.decide_together(asks).await.map_err(status)?;
+        Ok(Response::new(response::answer(&member, &actions, &decisions, &self.config)))
     }
 }
 

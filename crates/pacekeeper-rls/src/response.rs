@@ -9,13 +9,14 @@ use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_response::rate_li
 use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_response::{Code, DescriptorStatus, RateLimit};
 use envoy_types::pb::google::protobuf::value::Kind;
 use envoy_types::pb::google::protobuf::{Duration, Struct, Value};
-use pacekeeper_engine::{DecideRequest, Decision, DenialKind, LimitStatus, Reason};
+use pacekeeper_engine::{Decision, DenialKind, LimitStatus, Reason};
 use pacekeeper_service::answer::{RateLimitHeaders, decision_body};
 
 use crate::RlsConfig;
 
-/// The answer to a gateway for `decisions` (one per descriptor, same order).
-pub fn answer(asks: &[DecideRequest], decisions: &[Decision], config: &RlsConfig) -> RateLimitResponse {
+/// The answer to a gateway for `decisions` of `member` (one per descriptor, same order as
+/// `actions`).
+pub fn answer(member: &str, actions: &[String], decisions: &[Decision], config: &RlsConfig) -> RateLimitResponse {
     let lead = leading(decisions);
     let d = &decisions[lead];
     let denied = !d.allowed;
@@ -43,7 +44,7 @@ pub fn answer(asks: &[DecideRequest], decisions: &[Decision], config: &RlsConfig
         statuses,
         response_headers_to_add: headers,
         raw_body,
-        dynamic_metadata: Some(metadata(&asks[lead], d, config.shadow)),
+        dynamic_metadata: Some(metadata(member, &actions[lead], d, config.shadow)),
         ..Default::default()
     }
 }
@@ -112,14 +113,14 @@ fn header(key: &str, value: String) -> HeaderValue {
 }
 
 /// What access logs and later filters see: `%DYNAMIC_METADATA(envoy.filters.http.ratelimit:reason)%`.
-fn metadata(ask: &DecideRequest, d: &Decision, shadow: bool) -> Struct {
+fn metadata(member: &str, action: &str, d: &Decision, shadow: bool) -> Struct {
     let text = |s: &str| Value { kind: Some(Kind::StringValue(s.into())) };
     let number = |n: u64| Value { kind: Some(Kind::NumberValue(n as f64)) };
     let flag = |b: bool| Value { kind: Some(Kind::BoolValue(b)) };
-    let mut fields = HashMap::new();
+    let mut fields = HashMap::with_capacity(10);
     fields.insert("reason".into(), text(d.reason.as_str()));
-    fields.insert("member".into(), text(&ask.member));
-    fields.insert("action".into(), text(&ask.action));
+    fields.insert("member".into(), text(member));
+    fields.insert("action".into(), text(action));
     fields.insert("shadow".into(), flag(shadow));
     fields.insert("shadow_denied".into(), flag(shadow && !d.allowed));
     fields.insert("fail_open".into(), flag(d.reason == Reason::StoreUnavailable));

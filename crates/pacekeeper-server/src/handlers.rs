@@ -21,6 +21,20 @@ use crate::auth::{AdminScope, DecideScope, Granted};
 use crate::problem::Problem;
 
 type App<S> = State<Arc<Service<S>>>;
+
+/// The `{id}` of a member path; a path that is not UTF-8 is a 400 naming `id`.
+pub struct MemberId(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for MemberId {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Problem> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(MemberId(id)),
+            Err(e) => Err(Problem::bad_field("id", e.body_text())),
+        }
+    }
+}
 type Answer = Result<Response, Problem>;
 type Body = Result<Bytes, BytesRejection>;
 
@@ -63,9 +77,31 @@ fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     Ok(value)
 }
 
-/// Parses a JSON body.
+/// Parses a JSON object (not an array, which serde would also read into a struct).
+fn from_object<T: DeserializeOwned>(json: &[u8], at: &str) -> Result<T, Problem> {
+    match json.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => from_json(json).map_err(|p| p.within(at)),
+        Some(_) => Err(Problem::bad_field(
+            if at.is_empty() { "(body)" } else { at.trim_end_matches('.') },
+            "expected a JSON object",
+        )),
+        None => Err(Problem::bad_field("(body)", "the body is empty; send a JSON object")),
+    }
+}
+
+/// Parses a JSON object body.
 fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body, limit: usize) -> Result<T, Problem> {
-    from_json(&json_bytes(headers, body, limit)?)
+    from_object(&json_bytes(headers, body, limit)?, "")
+}
+
+/// Parses `/v1/events`: one event, or an array of them (`true` for an array).
+fn parse_events(json: &[u8]) -> Result<(Vec<Event>, bool), Problem> {
+    if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
+        return Ok((vec![from_object(json, "")?], false));
+    }
+    let items: Vec<Box<serde_json::value::RawValue>> = from_json(json)?;
+    let events = items.iter().enumerate().map(|(i, raw)| from_object(raw.get().as_bytes(), &format!("[{i}].")));
+    Ok((events.collect::<Result<_, _>>()?, true))
 }
 
 pub async fn decide<S: Store>(State(app): App<S>, _: Granted<DecideScope>, headers: HeaderMap, body: Body) -> Answer {
@@ -75,9 +111,7 @@ pub async fn decide<S: Store>(State(app): App<S>, _: Granted<DecideScope>, heade
 }
 
 pub async fn events<S: Store>(State(app): App<S>, _: Granted<DecideScope>, headers: HeaderMap, body: Body) -> Answer {
-    let bytes = json_bytes(&headers, body, app.max_body_bytes)?;
-    let batch = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-    let events: Vec<Event> = if batch { from_json(&bytes)? } else { vec![from_json(&bytes)?] };
+    let (events, batch) = parse_events(&json_bytes(&headers, body, app.max_body_bytes)?)?;
     let mut acks = app.apply_events(events, batch).await?;
     Ok(if batch { Json(json!(acks)).into_response() } else { Json(json!(acks.pop())).into_response() })
 }
@@ -91,7 +125,7 @@ pub struct AtQuery {
 pub async fn member<S: Store>(
     State(app): App<S>,
     _: Granted<DecideScope>,
-    Path(id): Path<String>,
+    MemberId(id): MemberId,
     query: Result<Query<AtQuery>, QueryRejection>,
 ) -> Answer {
     let Query(q) = query.map_err(|e| Problem::bad_field("at", e.body_text()))?;
@@ -101,7 +135,7 @@ pub async fn member<S: Store>(
 pub async fn update_member<S: Store>(
     State(app): App<S>,
     _: Granted<AdminScope>,
-    Path(id): Path<String>,
+    MemberId(id): MemberId,
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
@@ -109,11 +143,11 @@ pub async fn update_member<S: Store>(
     Ok(Json(app.update_member(&id, update).await?).into_response())
 }
 
-pub async fn lift<S: Store>(State(app): App<S>, _: Granted<AdminScope>, Path(id): Path<String>) -> Answer {
+pub async fn lift<S: Store>(State(app): App<S>, _: Granted<AdminScope>, MemberId(id): MemberId) -> Answer {
     Ok(Json(json!({ "lifted": app.lift(&id).await? })).into_response())
 }
 
-pub async fn verify<S: Store>(State(app): App<S>, _: Granted<AdminScope>, Path(id): Path<String>) -> Answer {
+pub async fn verify<S: Store>(State(app): App<S>, _: Granted<AdminScope>, MemberId(id): MemberId) -> Answer {
     Ok(Json(json!({ "verified": app.verify(&id).await? })).into_response())
 }
 
@@ -121,13 +155,14 @@ pub async fn verify<S: Store>(State(app): App<S>, _: Granted<AdminScope>, Path(i
 #[serde(deny_unknown_fields)]
 struct CreditsBody {
     limit: String,
+    #[serde(deserialize_with = "pacekeeper_engine::whole_number")]
     amount: u64,
 }
 
 pub async fn credits<S: Store>(
     State(app): App<S>,
     _: Granted<AdminScope>,
-    Path(id): Path<String>,
+    MemberId(id): MemberId,
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
@@ -135,7 +170,7 @@ pub async fn credits<S: Store>(
     Ok(Json(app.grant_credits(&id, b.limit, b.amount).await?).into_response())
 }
 
-pub async fn erase<S: Store>(State(app): App<S>, _: Granted<AdminScope>, Path(id): Path<String>) -> Answer {
+pub async fn erase<S: Store>(State(app): App<S>, _: Granted<AdminScope>, MemberId(id): MemberId) -> Answer {
     app.erase(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -44,6 +44,14 @@ impl Problem {
         p
     }
 
+    /// The problem with its field put under `prefix` (`[2].`).
+    pub fn within(mut self, prefix: &str) -> Problem {
+        if !prefix.is_empty() {
+            self.field = self.field.map(|f| format!("{prefix}{}", f.trim_start_matches('.')));
+        }
+        self
+    }
+
     /// 401: no or unknown token.
     pub fn unauthorized(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Missing or unknown token", detail)

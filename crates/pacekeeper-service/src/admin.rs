@@ -65,6 +65,9 @@ impl<S: Store> Service<S> {
 
     /// Sets a member's tier and per-member overrides; answers with the member's new view.
     pub async fn update_member(&self, id: &str, update: MemberUpdate) -> Result<MemberAnswer, ServiceError> {
+        if let Some(at) = update.created_at {
+            validate::instant("created_at", at)?;
+        }
         let member = id.to_string();
         self.admin_change(id, move |p, st, now| {
             update_member(p, st, &update)?;

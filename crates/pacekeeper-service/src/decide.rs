@@ -43,13 +43,12 @@ impl<S: Store> Service<S> {
         let member = first.member.clone();
         let mut now = None;
         for (i, r) in reqs.iter().enumerate() {
-            let prefix = format!("[{i}].");
-            validate::decide_request(r).map_err(|e| e.within(&prefix))?;
+            let at = |e: ServiceError| e.within(&format!("[{i}]."));
+            validate::decide_request(r).map_err(at)?;
             if r.member != member {
-                return Err(ServiceError::bad(format!("{prefix}member"), validate::Invalid::OtherMember(member)));
+                return Err(at(ServiceError::bad("member", validate::Invalid::OtherMember(member))));
             }
-            let at = self.instant(r.at, "at").map_err(|e| e.within(&prefix))?;
-            now = now.max(Some(at));
+            now = now.max(Some(self.instant(r.at, "at").map_err(at)?));
         }
         let now = now.unwrap_or_else(|| self.clock.now());
         let policy = self.policy();

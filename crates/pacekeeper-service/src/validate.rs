@@ -4,19 +4,20 @@
 
 use jiff::Timestamp;
 use pacekeeper_engine::{DecideRequest, Event, RequestError};
-use pacekeeper_store::MAX_MEMBER_ID;
 
 use crate::ServiceError;
 
-/// The longest identifier (member, target, action, tier, channel, request id, event id).
-pub const MAX_ID_BYTES: usize = MAX_MEMBER_ID;
+/// The longest identifier (member, target, action, tier, channel, request id, event id), in
+/// characters; within the store's key bound.
+pub const MAX_ID_CHARS: usize = 256;
+const _: () = assert!(4 * MAX_ID_CHARS <= pacekeeper_store::MAX_MEMBER_ID);
 
-/// The longest invitation note, in bytes.
-pub const MAX_NOTE_BYTES: usize = 8192;
+/// The longest invitation note, in characters.
+pub const MAX_NOTE_CHARS: usize = 2000;
 
-/// The earliest and latest `at` accepted.
+/// The earliest `at` accepted.
 pub const EARLIEST: &str = "1970-01-01T00:00:00Z";
-/// See [`EARLIEST`].
+/// The first instant past the latest `at` accepted.
 pub const LATEST: &str = "2200-01-01T00:00:00Z";
 
 /// What is wrong with a field.
@@ -29,7 +30,7 @@ pub enum Invalid {
     #[error("must not be empty")]
     Empty,
     /// Too long.
-    #[error("is longer than {max} bytes")]
+    #[error("is longer than {max} characters")]
     TooLong {
         /// The bound.
         max: usize,
@@ -41,7 +42,7 @@ pub enum Invalid {
     #[error("contains the bidirectional control character U+{0:04X}; remove it")]
     Bidi(u32),
     /// An instant out of range.
-    #[error("must lie between {EARLIEST} and {LATEST}")]
+    #[error("must lie from {EARLIEST} up to (not including) {LATEST}")]
     OutOfRange,
     /// A number out of its range.
     #[error("must be between {min} and {max}")]
@@ -59,18 +60,18 @@ pub enum Invalid {
     Syntax(String),
 }
 
-/// Checks an identifier: non-empty, at most [`MAX_ID_BYTES`], printable.
+/// Checks an identifier: non-empty, at most [`MAX_ID_CHARS`], printable.
 pub fn identifier(field: &str, value: &str) -> Result<(), ServiceError> {
     if value.is_empty() {
         return Err(ServiceError::bad(field, Invalid::Empty));
     }
-    text(field, value, MAX_ID_BYTES)
+    text(field, value, MAX_ID_CHARS)
 }
 
-/// Checks free text: at most `max` bytes, no control or bidirectional-override characters
-/// (a note may hold line breaks).
+/// Checks free text: at most `max` characters, no control or bidirectional-override
+/// characters (a note may hold line breaks and tabs).
 fn text(field: &str, value: &str, max: usize) -> Result<(), ServiceError> {
-    if value.len() > max {
+    if value.len() > max && value.chars().count() > max {
         return Err(ServiceError::bad(field, Invalid::TooLong { max }));
     }
     for c in value.chars() {
@@ -103,7 +104,7 @@ pub fn decide_request(r: &DecideRequest) -> Result<(), ServiceError> {
         }
     }
     if let Some(n) = &r.note {
-        text("note", n, MAX_NOTE_BYTES)?;
+        text("note", n, MAX_NOTE_CHARS)?;
     }
     if let Some(at) = r.at {
         instant("at", at)?;
@@ -140,9 +141,11 @@ mod tests {
             "member: contains the control character U+0000; send printable text"
         );
         assert!(problem(identifier("target", "bob\u{202E}evil")).starts_with("target: contains the bidirectional"));
-        assert_eq!(problem(identifier("member", &"x".repeat(257))), "member: is longer than 256 bytes");
+        assert_eq!(problem(identifier("member", &"x".repeat(257))), "member: is longer than 256 characters");
         assert_eq!(problem(identifier("member", "")), "member: must not be empty");
         assert!(identifier("member", "Ada Lovelace — 日本").is_ok());
+        assert!(identifier("member", &"日".repeat(256)).is_ok(), "256 characters, 768 bytes");
+        assert!(instant("at", LATEST.parse().unwrap()).is_err());
     }
 
     #[test]
@@ -150,7 +153,7 @@ mod tests {
         assert!(instant("at", "2026-11-23T09:00:00Z".parse().unwrap()).is_ok());
         assert_eq!(
             problem(instant("at", "1969-12-31T23:59:59Z".parse().unwrap())),
-            format!("at: must lie between {EARLIEST} and {LATEST}")
+            format!("at: must lie from {EARLIEST} up to (not including) {LATEST}")
         );
         assert!(instant("at", "9999-01-01T00:00:00Z".parse().unwrap()).is_err());
     }

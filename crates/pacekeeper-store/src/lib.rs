@@ -90,5 +90,5 @@ pub trait Store: Clone + Send + Sync + 'static {
     }
 }
 
-/// The longest member id a store accepts, in bytes.
-pub const MAX_MEMBER_ID: usize = 256;
+/// The longest member id a store accepts, in bytes (256 characters of up to four bytes).
+pub const MAX_MEMBER_ID: usize = 1024;
