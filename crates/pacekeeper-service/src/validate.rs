@@ -89,7 +89,7 @@ fn text(field: &str, value: &str, max: usize) -> Result<(), ServiceError> {
 /// Checks an instant sent by a caller.
 pub fn instant(field: &str, at: Timestamp) -> Result<(), ServiceError> {
     let ok =
-        EARLIEST.parse::<Timestamp>().is_ok_and(|lo| at >= lo) && LATEST.parse::<Timestamp>().is_ok_and(|hi| at <= hi);
+        EARLIEST.parse::<Timestamp>().is_ok_and(|lo| at >= lo) && LATEST.parse::<Timestamp>().is_ok_and(|hi| at < hi);
     if ok { Ok(()) } else { Err(ServiceError::bad(field, Invalid::OutOfRange)) }
 }
 
