@@ -26,6 +26,10 @@ pub enum StoreError {
     /// The backend did not answer in time (transient).
     #[error("the store did not answer within {0} ms")]
     Timeout(u64),
+    /// Group commits take longer than the commit timeout: the disk may be stalled
+    /// (transient: readiness returns once one completes in time).
+    #[error("group commits take longer than {0} ms; check the disk")]
+    Stalled(u64),
     /// Writers of one member kept conflicting (transient).
     #[error("member `{member}`: {attempts} conflicting writes in a row; try again")]
     Contended {
@@ -75,7 +79,7 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Redis { transient, .. } => *transient,
-            StoreError::Timeout(_) | StoreError::Contended { .. } | StoreError::Closed => true,
+            StoreError::Timeout(_) | StoreError::Stalled(_) | StoreError::Contended { .. } | StoreError::Closed => true,
             _ => false,
         }
     }

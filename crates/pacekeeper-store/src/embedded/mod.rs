@@ -591,7 +591,10 @@ impl Store for EmbeddedStore {
         if self.inner.shared.stalled.load(Ordering::Relaxed) {
             // A strict answer gave up on its group commit: ready again once one completes in
             // time.
-            self.commit().await?;
+            self.commit().await.map_err(|e| match e {
+                StoreError::Timeout(ms) => StoreError::Stalled(ms),
+                other => other,
+            })?;
             self.inner.shared.stalled.store(false, Ordering::Relaxed);
         }
         Ok(())
