@@ -34,6 +34,8 @@ py=target/py
 "$py/bin/python" -m pip install -q --disable-pip-version-check \
   -r tests/python/rls/requirements.txt -r tests/python/contract/requirements.txt
 cargo build --locked -p pacekeeper --bin pacekeeper
+# The README's run command names no binary: it must still find the server's.
+cargo run --locked -q -- --version
 export PACEKEEPER_BIN="$PWD/target/debug/pacekeeper"
 PYTHONDONTWRITEBYTECODE=1 "$py/bin/python" -m pytest tests/python/rls -q
 VENV="$PWD/$py" bash tests/python/contract/run.sh
