@@ -27,19 +27,42 @@ fn request(i: usize, d: &RateLimitDescriptor, request_hits: u32, ignore: &[Strin
     if d.is_negative_hits {
         return Err(bad(": `is_negative_hits` is not accepted; refunds go through POST /v1/events".into()));
     }
+    let (mut r, cost_entry) = entries(d, ignore).map_err(bad)?;
+    for (key, value) in [("member", &r.member), ("action", &r.action)] {
+        if value.is_empty() {
+            return Err(bad(format!(".{key}: the `{key}` entry is required")));
+        }
+    }
+    let descriptor_hits = d.hits_addend.as_ref().map(|h| h.value);
+    match (descriptor_hits, cost_entry) {
+        (Some(h), Some(c)) if h != c => {
+            Err(bad(format!(".cost: the descriptor's hits_addend {h} disagrees with its `cost` entry {c}")))
+        }
+        // An explicit 0 evaluates without charging.
+        (Some(0), _) => Ok(DecideRequest { dry_run: true, cost: None, ..r }),
+        (Some(n), _) | (None, Some(n)) => Ok(DecideRequest { cost: Some(n), ..r }),
+        (None, None) => {
+            r.cost = (request_hits > 0).then_some(u64::from(request_hits));
+            Ok(r)
+        }
+    }
+}
+
+/// The descriptor's entries as request fields, and its `cost` entry; an error says which
+/// key is wrong (`.key: why`).
+fn entries(d: &RateLimitDescriptor, ignore: &[String]) -> Result<(DecideRequest, Option<u64>), String> {
     let mut r = DecideRequest::default();
-    let mut cost_entry = None;
+    let mut cost = None;
     let mut seen: Vec<&str> = Vec::with_capacity(d.entries.len());
     for e in &d.entries {
-        let key = e.key.as_str();
+        let (key, v) = (e.key.as_str(), e.value.clone());
         if ignore.iter().any(|k| k == key) {
             continue;
         }
         if seen.contains(&key) {
-            return Err(bad(format!(".{key}: the key is repeated; send it once")));
+            return Err(format!(".{key}: the key is repeated; send it once"));
         }
         seen.push(key);
-        let v = e.value.clone();
         match key {
             "member" => r.member = v,
             "action" => r.action = v,
@@ -48,39 +71,18 @@ fn request(i: usize, d: &RateLimitDescriptor, request_hits: u32, ignore: &[Strin
             "channel" => r.channel = Some(v),
             "note" => r.note = Some(v),
             "request_id" => r.request_id = Some(v),
-            "cost" => cost_entry = Some(number(&v).ok_or_else(|| bad(format!(".cost: `{v}` is not a whole number")))?),
-            "dry_run" => {
-                r.dry_run = flag(&v).ok_or_else(|| bad(format!(".dry_run: `{v}` is neither true nor false")))?
-            }
-            "at" => r.at = Some(v.parse().map_err(|e| bad(format!(".at: `{v}` is not an RFC 3339 instant ({e})")))?),
+            "cost" => cost = Some(number(&v).ok_or_else(|| format!(".cost: `{v}` is not a whole number"))?),
+            "dry_run" => r.dry_run = flag(&v).ok_or_else(|| format!(".dry_run: `{v}` is neither true nor false"))?,
+            "at" => r.at = Some(v.parse().map_err(|e| format!(".at: `{v}` is not an RFC 3339 instant ({e})"))?),
             other => {
-                return Err(bad(format!(
+                return Err(format!(
                     ".{other}: unknown key; the keys are {}, or list it in [rls] ignore_keys",
                     KEYS.join(", ")
-                )));
+                ));
             }
         }
     }
-    for (key, value) in [("member", &r.member), ("action", &r.action)] {
-        if value.is_empty() {
-            return Err(bad(format!(".{key}: the `{key}` entry is required")));
-        }
-    }
-    let descriptor_hits = d.hits_addend.as_ref().map(|h| h.value);
-    r.cost = match (descriptor_hits, cost_entry) {
-        (Some(h), Some(c)) if h != c => {
-            return Err(bad(format!(".cost: the descriptor's hits_addend {h} disagrees with its `cost` entry {c}")));
-        }
-        (Some(0), _) => {
-            r.dry_run = true;
-            None
-        }
-        (Some(h), _) => Some(h),
-        (None, Some(c)) => Some(c),
-        (None, None) if request_hits > 0 => Some(u64::from(request_hits)),
-        (None, None) => None,
-    };
-    Ok(r)
+    Ok((r, cost))
 }
 
 fn number(v: &str) -> Option<u64> {
