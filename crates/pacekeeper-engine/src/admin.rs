@@ -2,58 +2,15 @@
 //!
 //! Like the rest of the engine these are pure functions of `(policy, state, input, now)`.
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+
+pub use pacekeeper_api::{AmountValue, MemberUpdate, Unlimited};
 
 use crate::decision::RequestError;
 use crate::engine::end_restrictions;
-use crate::policy::{Policy, RestrictionKind, UNLIMITED, Window};
+use crate::policy::{Policy, RestrictionKind, Window};
 use crate::state::{Ending, MemberState};
 use crate::time::ms;
-
-/// An amount in an override: a number, or `"unlimited"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum AmountValue {
-    /// A whole number.
-    Number(#[serde(deserialize_with = "crate::decision::whole_number")] u64),
-    /// The word `unlimited`.
-    Word(Unlimited),
-}
-
-/// The word `unlimited`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Unlimited {
-    /// No limit.
-    Unlimited,
-}
-
-impl AmountValue {
-    fn get(self) -> u64 {
-        match self {
-            AmountValue::Number(n) => n,
-            AmountValue::Word(_) => UNLIMITED,
-        }
-    }
-}
-
-/// A `PUT /v1/members/{id}` body. Absent fields are left as they are.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MemberUpdate {
-    /// The member's tier.
-    #[serde(default)]
-    pub tier: Option<String>,
-    /// When the account was created (for maturity rules).
-    #[serde(default)]
-    pub created_at: Option<Timestamp>,
-    /// Amounts by limit name that replace the policy's for this member; `null` removes one.
-    #[serde(default)]
-    pub overrides: Option<BTreeMap<String, Option<AmountValue>>>,
-}
 
 /// Applies a member update. Validates everything before changing anything.
 pub fn update_member(policy: &Policy, st: &mut MemberState, u: &MemberUpdate) -> Result<(), RequestError> {

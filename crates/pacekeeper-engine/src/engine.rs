@@ -688,7 +688,7 @@ fn status_of(policy: &Policy, e: &Eval, now: Ms) -> Option<LimitStatus> {
     let limit = &policy.limits[e.li];
     Some(LimitStatus {
         name: limit.name.clone(),
-        kind: limit.window.kind(),
+        kind: Cow::Borrowed(limit.window.kind()),
         amount: e.shown,
         used: e.used,
         remaining: e.remaining,

@@ -8,73 +8,9 @@ use std::sync::Arc;
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 
+pub use pacekeeper_api::{EventKind, Level, RestrictionKind, UNLIMITED};
+
 use crate::time::{Ms, key32};
-
-/// An amount that means "no limit for this tier": the limit is skipped.
-pub const UNLIMITED: u64 = u64::MAX;
-
-/// Outcome events the engine learns from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    /// The invitee accepted the member's invitation.
-    InvitationAccepted,
-    /// The invitation expired or was ignored.
-    InvitationIgnored,
-    /// The invitee declined.
-    InvitationDeclined,
-    /// The invitee answered "I don't know this person".
-    InvitationReportedUnknown,
-    /// The invitee reported the invitation as spam.
-    InvitationReportedSpam,
-    /// The member withdrew the invitation (it still counts).
-    InvitationWithdrawn,
-    /// The member gained a connection some other way.
-    ConnectionAdded,
-    /// The member lost a connection.
-    ConnectionRemoved,
-    /// The member passed identity verification.
-    VerificationPassed,
-}
-
-impl EventKind {
-    /// Every kind, in a fixed order.
-    pub const ALL: [EventKind; 9] = [
-        EventKind::InvitationAccepted,
-        EventKind::InvitationIgnored,
-        EventKind::InvitationDeclined,
-        EventKind::InvitationReportedUnknown,
-        EventKind::InvitationReportedSpam,
-        EventKind::InvitationWithdrawn,
-        EventKind::ConnectionAdded,
-        EventKind::ConnectionRemoved,
-        EventKind::VerificationPassed,
-    ];
-
-    /// The wire name (`invitation_withdrawn`).
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::InvitationAccepted => "invitation_accepted",
-            EventKind::InvitationIgnored => "invitation_ignored",
-            EventKind::InvitationDeclined => "invitation_declined",
-            EventKind::InvitationReportedUnknown => "invitation_reported_unknown",
-            EventKind::InvitationReportedSpam => "invitation_reported_spam",
-            EventKind::InvitationWithdrawn => "invitation_withdrawn",
-            EventKind::ConnectionAdded => "connection_added",
-            EventKind::ConnectionRemoved => "connection_removed",
-            EventKind::VerificationPassed => "verification_passed",
-        }
-    }
-
-    /// Looks a kind up by its wire name.
-    pub fn from_name(s: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|k| k.name() == s)
-    }
-
-    pub(crate) fn bit(self) -> u16 {
-        1 << (self as u16)
-    }
-}
 
 /// A validated policy.
 #[derive(Debug, Clone)]
@@ -264,29 +200,6 @@ impl AmountRule {
     }
 }
 
-/// A member's reputation class, from outcome events over the policy's horizon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    /// Many reports or few acceptances.
-    Poor = 0,
-    /// Not enough history, or middling.
-    Basic = 1,
-    /// A high acceptance rate.
-    Good = 2,
-}
-
-impl Level {
-    pub(crate) fn from_name(s: &str) -> Option<Level> {
-        match s {
-            "poor" => Some(Level::Poor),
-            "basic" => Some(Level::Basic),
-            "good" => Some(Level::Good),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct Gauge {
     pub name: Arc<str>,
@@ -321,18 +234,6 @@ impl PenaltyKind {
             PenaltyKind::Verification => RestrictionKind::Verification,
         }
     }
-}
-
-/// What kind of penalty imposed a restriction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RestrictionKind {
-    /// Attempts beyond a limit, on the overage ladder.
-    Overage,
-    /// A penalty on the escalation ladder (bursts, repeated offences).
-    Escalation,
-    /// Lifted only by identity verification.
-    Verification,
 }
 
 #[derive(Debug, Clone)]

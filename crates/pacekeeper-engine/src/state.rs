@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use pacekeeper_api::Ending;
+
 use crate::decision::Reason;
 use crate::policy::{Policy, RestrictionKind, Window};
 use crate::time::Ms;
@@ -70,18 +72,6 @@ pub(crate) struct Restriction {
     pub until: Option<Ms>,
     /// Over-limit attempts counted on the overage ladder.
     pub extras: u32,
-}
-
-/// How a restriction ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Ending {
-    /// It ran its course.
-    Expired,
-    /// An admin lifted it.
-    Lifted,
-    /// The member passed verification.
-    Verified,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -102,7 +102,7 @@ fn unit(l: &LimitStatus) -> Unit {
         Some(3_600) => Unit::Hour,
         Some(DAY) => Unit::Day,
         Some(604_800) => Unit::Week,
-        Some(w) if matches!(l.kind, "calendar" | "credits") && (28 * DAY..=31 * DAY).contains(&w) => Unit::Month,
+        Some(w) if matches!(&*l.kind, "calendar" | "credits") && (28 * DAY..=31 * DAY).contains(&w) => Unit::Month,
         Some(w) if w == 365 * DAY || w == 366 * DAY => Unit::Year,
         _ => Unit::Unknown,
     }

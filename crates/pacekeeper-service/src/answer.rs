@@ -210,7 +210,7 @@ fn write_limit(l: &LimitStatus, out: &mut Vec<u8>) -> serde_json::Result<()> {
     out.extend_from_slice(b"{\"name\":");
     json(out, &*l.name)?;
     out.extend_from_slice(b",\"kind\":");
-    json(out, l.kind)?;
+    json(out, &*l.kind)?;
     out.extend_from_slice(b",\"amount\":");
     push_number(out, l.amount);
     out.extend_from_slice(b",\"used\":");
@@ -284,7 +284,7 @@ mod tests {
         )
             .prop_map(|(name, kind, amount, used, remaining, resets_at, reset_after, window)| LimitStatus {
                 name: Arc::from(name),
-                kind,
+                kind: kind.into(),
                 amount,
                 used,
                 remaining,
@@ -377,6 +377,13 @@ mod tests {
             write_body(&d, &mut body).unwrap();
             let serde = serde_json::to_vec(&d).unwrap();
             prop_assert_eq!(String::from_utf8(body).unwrap(), String::from_utf8(serde).unwrap());
+        }
+
+        #[test]
+        fn the_body_reads_back_as_the_same_decision(d in decision()) {
+            let body = decision_body(&d).unwrap();
+            let back: Decision = serde_json::from_slice(&body).unwrap();
+            prop_assert_eq!(back, d);
         }
 
         #[test]
