@@ -1,5 +1,8 @@
 //! The sender's side of Pacekeeper.
 //!
+//! [`Client`] is a typed async client of the HTTP API (decisions, events, members, admin),
+//! over the wire types of [`api`] (`pacekeeper-api`), not the engine.
+//!
 //! [`Feedback`] reads what an HTTP API says about its rate limits — the IETF `RateLimit` and
 //! `RateLimit-Policy` structured fields (draft-ietf-httpapi-ratelimit-headers, current and
 //! earlier drafts), the `X-RateLimit-*` trio in seconds or as an epoch instant, `Retry-After`
@@ -20,6 +23,9 @@
 //! assert_eq!(f.wait(), Some(std::time::Duration::from_secs(259_200)));
 //! ```
 
+mod client;
 mod feedback;
 
+pub use client::{Answer, Client, ClientError, Problem};
 pub use feedback::{DecisionBody, Feedback, Ignored, QuotaPolicy, QuotaState};
+pub use pacekeeper_api as api;
