@@ -1,0 +1,29 @@
+//! The pure pacing core of a sender's queue: when may the next action of a lane (one
+//! account, one action) go, and what does an answer change.
+//!
+//! Like the engine it performs no I/O and never reads a clock: `now` is an argument and the
+//! random source ([`fastrand::Rng`], seeded by the caller) is passed in, so a plan is the same
+//! twice for the same seed.
+//!
+//! - [`WorkingHours`]: the days and hours an account works, in an IANA zone, DST-correct.
+//! - [`Lane`]: even spacing with jitter inside the working time left today (never crammed to
+//!   clear a backlog), under a daily target and what the server said remains; one reaction
+//!   per kind of answer ([`Lane::react`]). A pause is only ever extended, never shortened.
+//!
+//! ```
+//! use pacekeeper_pacer::{Lane, WorkingHours};
+//! use jiff::civil::{Time, Weekday::*};
+//! let hours = WorkingHours::new("Europe/Paris", &[Monday, Tuesday, Wednesday, Thursday, Friday],
+//!     Time::constant(9, 0, 0, 0), Time::constant(17, 0, 0, 0)).unwrap();
+//! let lane = Lane::new(20);
+//! let mut rng = fastrand::Rng::with_seed(7);
+//! let saturday = "2026-11-28T10:00:00Z".parse().unwrap();
+//! let next = lane.next_slot(&hours, saturday, &mut rng).unwrap();
+//! assert!(hours.is_open(next), "nothing goes outside working hours");
+//! ```
+
+mod hours;
+mod lane;
+
+pub use hours::{HoursError, WorkingHours};
+pub use lane::{Lane, Outcome, Reaction, Stop};

@@ -1,0 +1,139 @@
+//! The pacing core's promises over random hours, instants and answers: nothing outside
+//! working hours, nothing before a retry time, no pause ever shortened, never more than the
+//! daily target in a working day.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::civil::{Time, Weekday};
+use pacekeeper_api::Reason;
+use pacekeeper_pacer::{Lane, Outcome, Reaction, Stop, WorkingHours};
+use proptest::prelude::*;
+
+const ZONES: &[&str] = &["UTC", "Europe/Paris", "America/Los_Angeles", "Asia/Kolkata", "Australia/Lord_Howe"];
+const DAYS: [Weekday; 7] = [
+    Weekday::Monday,
+    Weekday::Tuesday,
+    Weekday::Wednesday,
+    Weekday::Thursday,
+    Weekday::Friday,
+    Weekday::Saturday,
+    Weekday::Sunday,
+];
+
+fn hours() -> impl Strategy<Value = WorkingHours> {
+    (0..ZONES.len(), 1u8..128, 0i8..22, 1i8..10).prop_map(|(z, mask, start, len)| {
+        let days: Vec<Weekday> = (0..7).filter(|i| mask & (1 << i) != 0).map(|i| DAYS[i]).collect();
+        let end = Time::new((start + len).min(23), 59, 0, 0).unwrap();
+        WorkingHours::new(ZONES[z], &days, Time::new(start, 0, 0, 0).unwrap(), end).unwrap()
+    })
+}
+
+/// Instants over 2026–2027, DST changes included.
+fn instant() -> impl Strategy<Value = Timestamp> {
+    (1_767_225_600i64..1_830_297_600).prop_map(|s| Timestamp::from_second(s).unwrap())
+}
+
+fn outcome() -> impl Strategy<Value = Outcome> {
+    let reason = prop_oneof![
+        Just(Reason::LimitExceeded),
+        Just(Reason::Restricted),
+        Just(Reason::Cooldown),
+        Just(Reason::CapReached),
+        Just(Reason::VerificationRequired),
+    ];
+    prop_oneof![
+        (proptest::option::of(0u64..5), proptest::option::of(0u64..200_000))
+            .prop_map(|(remaining, reset)| Outcome::Allowed { remaining, reset: reset.map(Duration::from_secs) }),
+        (reason, proptest::option::of(0u64..2_000_000))
+            .prop_map(|(reason, r)| Outcome::Denied { reason, retry_after: r.map(Duration::from_secs) }),
+        Just(Outcome::Failed),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn a_slot_is_in_working_hours_and_after_now_and_any_pause(
+        h in hours(), now in instant(), pause in proptest::option::of(instant()), target in 1u32..60, seed: u64,
+    ) {
+        let mut lane = Lane::new(target);
+        if let Some(p) = pause {
+            lane.pause_until(p);
+        }
+        let slot = lane.next_slot(&h, now, &mut fastrand::Rng::with_seed(seed)).unwrap();
+        prop_assert!(h.is_open(slot), "{slot} is outside working hours");
+        prop_assert!(slot >= now);
+        prop_assert!(pause.is_none_or(|p| slot >= p));
+    }
+
+    #[test]
+    fn no_answer_shortens_a_pause_or_comes_back_before_the_retry_time(
+        outcomes in proptest::collection::vec(outcome(), 1..40), start in instant(), seed: u64,
+    ) {
+        let mut lane = Lane::new(20);
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut now = start;
+        for o in &outcomes {
+            let before = lane.paused_until;
+            let r = lane.react(o, now, &mut rng);
+            prop_assert!(before.is_none_or(|b| lane.paused_until.is_some_and(|p| p >= b)), "a pause was shortened");
+            if let (Outcome::Denied { retry_after: Some(d), .. }, Reaction::LaneWaits(at) | Reaction::ScopeWaits(at) | Reaction::ItemWaits(at)) = (o, &r) {
+                prop_assert!(*at >= now.checked_add(*d).unwrap(), "back before the retry time");
+            }
+            match (o, &r) {
+                (Outcome::Denied { reason: Reason::CapReached, .. }, _) => prop_assert_eq!(lane.stop, Some(Stop::UntilEvent)),
+                (Outcome::Denied { reason: Reason::VerificationRequired, .. }, _) => prop_assert_eq!(r.clone(), Reaction::NeedsHuman),
+                _ => {}
+            }
+            lane.stop = None;
+            now = now.checked_add(jiff::SignedDuration::from_secs(37)).unwrap();
+        }
+    }
+
+    #[test]
+    fn following_the_slots_never_exceeds_the_daily_target(h in hours(), start in instant(), target in 1u32..30, seed: u64) {
+        let mut lane = Lane::new(target);
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut now = start;
+        let mut per_day: HashMap<jiff::civil::Date, u32> = HashMap::new();
+        for _ in 0..200 {
+            let slot = lane.next_slot(&h, now, &mut rng).unwrap();
+            prop_assert!(slot >= now && h.is_open(slot));
+            lane.record_send(slot, &h);
+            lane.react(&Outcome::Allowed { remaining: None, reset: None }, slot, &mut rng);
+            *per_day.entry(h.date_of(slot)).or_default() += 1;
+            now = slot;
+        }
+        prop_assert!(per_day.values().all(|&n| n <= target), "{per_day:?}");
+    }
+}
+
+#[test]
+fn a_working_day_starting_in_a_dst_gap_starts_when_the_clock_resumes() {
+    let h = WorkingHours::new("Europe/Paris", &DAYS, Time::constant(2, 30, 0, 0), Time::constant(10, 0, 0, 0)).unwrap();
+    // 2026-03-29: Paris clocks go from 02:00 to 03:00; 02:30 does not exist that day.
+    let night: Timestamp = "2026-03-28T23:00:00Z".parse().unwrap();
+    let slot = Lane::new(1).next_slot(&h, night, &mut fastrand::Rng::with_seed(1)).unwrap();
+    assert!(slot >= "2026-03-29T01:00:00Z".parse().unwrap(), "{slot}");
+    assert!(slot < "2026-03-29T08:00:00Z".parse().unwrap(), "{slot}");
+}
+
+#[test]
+fn the_same_seed_plans_the_same_slots() {
+    let h =
+        WorkingHours::new("Europe/Paris", &DAYS[..5], Time::constant(9, 0, 0, 0), Time::constant(17, 0, 0, 0)).unwrap();
+    let plan = |seed| {
+        let (mut lane, mut rng) = (Lane::new(20), fastrand::Rng::with_seed(seed));
+        let mut now: Timestamp = "2026-11-23T08:00:00Z".parse().unwrap();
+        (0..50)
+            .map(|_| {
+                now = lane.next_slot(&h, now, &mut rng).unwrap();
+                lane.record_send(now, &h);
+                now
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(plan(42), plan(42));
+    assert_ne!(plan(42), plan(43));
+}
