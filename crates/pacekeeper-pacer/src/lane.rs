@@ -105,14 +105,27 @@ impl Lane {
     /// pause, the day's remaining sends spread evenly over its remaining working time, each
     /// at a random point of its share. `None` while the lane is stopped or targets nothing.
     pub fn next_slot(&self, hours: &WorkingHours, now: Timestamp, rng: &mut fastrand::Rng) -> Option<Timestamp> {
-        if self.stop.is_some() || self.daily_target == 0 {
+        self.next_slot_within(hours, now, self.daily_target, rng)
+    }
+
+    /// [`Lane::next_slot`] with a day's allowance other than the daily target (a warm-up's,
+    /// see [`crate::Warmup::allowance`]).
+    pub fn next_slot_within(
+        &self,
+        hours: &WorkingHours,
+        now: Timestamp,
+        allowance: u32,
+        rng: &mut fastrand::Rng,
+    ) -> Option<Timestamp> {
+        if self.stop.is_some() || allowance == 0 {
             return None;
         }
         let mut earliest = self.paused_until.map_or(now, |p| p.max(now));
-        // Two steps at most: today's span, or the next day's once today's sends are made.
+        // Two steps at most: today's span, or the next working day's once today's sends are
+        // made; eight bound a week of days without a span left.
         for _ in 0..8 {
             let (open, close) = hours.next_open(earliest);
-            let left = self.daily_target.saturating_sub(self.sent_on(hours.date_of(open)));
+            let left = allowance.saturating_sub(self.sent_on(hours.date_of(open)));
             if left == 0 || open >= close {
                 earliest = close;
                 continue;

@@ -9,6 +9,8 @@
 //! - [`Lane`]: even spacing with jitter inside the working time left today (never crammed to
 //!   clear a backlog), under a daily target and what the server said remains; one reaction
 //!   per kind of answer ([`Lane::react`]). A pause is only ever extended, never shortened.
+//! - [`Warmup`]: a new account's ramp, a growing share of the daily target that holds while
+//!   acceptance is low and falls back after a restriction.
 //!
 //! ```
 //! use pacekeeper_pacer::{Lane, WorkingHours};
@@ -24,6 +26,8 @@
 
 mod hours;
 mod lane;
+mod warmup;
 
 pub use hours::{HoursError, WorkingHours};
 pub use lane::{Lane, Outcome, Reaction, Stop};
+pub use warmup::Warmup;

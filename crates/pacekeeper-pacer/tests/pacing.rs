@@ -137,3 +137,71 @@ fn the_same_seed_plans_the_same_slots() {
     assert_eq!(plan(42), plan(42));
     assert_ne!(plan(42), plan(43));
 }
+
+mod warmup {
+    use pacekeeper_pacer::Warmup;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn the_allowance_grows_only_while_acceptance_holds_and_falls_after_a_restriction(
+            days in proptest::collection::vec((0u32..40, 0u32..40), 1..40), target in 1u32..200,
+        ) {
+            let mut w = Warmup::default();
+            let mut date = jiff::civil::date(2026, 11, 2);
+            let mut last = w.allowance(target);
+            prop_assert!(last >= 1 && last <= target);
+            for (decided, accepted) in days {
+                let accepted = accepted.min(decided);
+                let before = w.day;
+                w.end_of_day(date, decided, accepted);
+                w.end_of_day(date, decided, accepted); // the same day counts once
+                let low = decided >= w.min_sample && f64::from(accepted) < w.min_acceptance * f64::from(decided);
+                prop_assert!(w.day <= before + 1);
+                if low {
+                    prop_assert_eq!(w.day, before, "a low acceptance rate holds the ramp");
+                }
+                let now = w.allowance(target);
+                prop_assert!(now >= last && now <= target);
+                last = now;
+                date = date.tomorrow().unwrap();
+            }
+            let reached = w.day;
+            w.restricted();
+            prop_assert!(w.day <= reached / 2 + reached % 2 && (reached == 0 || w.day < reached));
+        }
+
+        #[test]
+        fn a_lane_under_a_warmup_never_exceeds_its_allowance(h in hours(), start in instant(), day in 0u32..14, seed: u64) {
+            let mut w = Warmup::default();
+            w.day = day;
+            let allowance = w.allowance(50);
+            let (mut lane, mut rng) = (Lane::new(50), fastrand::Rng::with_seed(seed));
+            let mut per_day: HashMap<jiff::civil::Date, u32> = HashMap::new();
+            let mut now = start;
+            for _ in 0..100 {
+                let slot = lane.next_slot_within(&h, now, allowance, &mut rng).unwrap();
+                lane.record_send(slot, &h);
+                *per_day.entry(h.date_of(slot)).or_default() += 1;
+                now = slot;
+            }
+            prop_assert!(per_day.values().all(|&n| n <= allowance), "{per_day:?} over {allowance}");
+        }
+    }
+
+    #[test]
+    fn the_ramp_goes_from_a_fifth_to_the_whole_target_in_fourteen_days() {
+        let mut w = Warmup::default();
+        assert_eq!(w.allowance(100), 20);
+        let mut date = jiff::civil::date(2026, 11, 2);
+        for _ in 0..20 {
+            w.end_of_day(date, 20, 10);
+            date = date.tomorrow().unwrap();
+        }
+        assert_eq!((w.day, w.allowance(100)), (14, 100));
+        w.restricted();
+        assert_eq!((w.day, w.allowance(100)), (7, 60));
+    }
+}
