@@ -35,6 +35,10 @@ pub enum Outcome {
         reason: Reason,
         /// When the same request would be allowed; absent when waiting does not help.
         retry_after: Option<Duration>,
+        /// The limit that denied it, when the server names one.
+        limit: Option<String>,
+        /// Whether the request carried a note.
+        with_note: bool,
     },
     /// A 5xx answer or a network error: nothing is known to have happened.
     Failed,
@@ -66,6 +70,9 @@ pub enum Reaction {
     NeedsHuman,
     /// Send the same item again (same request id) at that instant.
     Retry(Timestamp),
+    /// Only notes wait until then (the note allowance is used up): the lane goes on, items
+    /// whose note is optional go without it, the others wait.
+    NotesWait(Timestamp),
 }
 
 /// One account's one action: its pacing state.
@@ -83,12 +90,26 @@ pub struct Lane {
     sent_on: Option<(Date, u32)>,
     /// Failures in a row.
     failures: u32,
+    /// Limits that count only actions with a note (`monthly_notes`): reaching one holds notes,
+    /// never the lane.
+    pub note_limits: Vec<String>,
+    /// No note before this instant; only ever extended.
+    pub notes_until: Option<Timestamp>,
 }
 
 impl Lane {
     /// A lane that sends at most `daily_target` a working day.
     pub fn new(daily_target: u32) -> Lane {
-        Lane { daily_target, paused_until: None, stop: None, last_sent: None, sent_on: None, failures: 0 }
+        Lane {
+            daily_target,
+            paused_until: None,
+            stop: None,
+            last_sent: None,
+            sent_on: None,
+            failures: 0,
+            note_limits: Vec::new(),
+            notes_until: None,
+        }
     }
 
     /// Extends the pause to `until`; an earlier instant changes nothing.
@@ -156,7 +177,14 @@ impl Lane {
                 }
                 Reaction::Sent
             }
-            Outcome::Denied { reason, retry_after } => self.denied(reason, retry_after, now, rng),
+            Outcome::Denied { reason: Reason::LimitExceeded, retry_after: Some(d), ref limit, with_note: true }
+                if limit.as_ref().is_some_and(|l| self.note_limits.contains(l)) =>
+            {
+                let until = after(now, d);
+                self.notes_until = Some(self.notes_until.map_or(until, |n| n.max(until)));
+                Reaction::NotesWait(until)
+            }
+            Outcome::Denied { reason, retry_after, .. } => self.denied(reason, retry_after, now, rng),
             Outcome::Failed => self.failed(now, rng),
         }
     }

@@ -9,6 +9,8 @@
 //! - [`Lane`]: even spacing with jitter inside the working time left today (never crammed to
 //!   clear a backlog), under a daily target and what the server said remains; one reaction
 //!   per kind of answer ([`Lane::react`]). A pause is only ever extended, never shortened.
+//! - [`pick`]: which queued item takes a slot: by priority, then age; an item that cannot go
+//!   now (a target on cooldown, a required note while notes wait) is skipped, not the slot.
 //! - [`Warmup`]: a new account's ramp, a growing share of the daily target that holds while
 //!   acceptance is low and falls back after a restriction.
 //!
@@ -26,8 +28,10 @@
 
 mod hours;
 mod lane;
+mod pick;
 mod warmup;
 
 pub use hours::{HoursError, WorkingHours};
 pub use lane::{Lane, Outcome, Reaction, Stop};
+pub use pick::{Item, Pick, pick};
 pub use warmup::Warmup;

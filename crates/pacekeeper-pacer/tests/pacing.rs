@@ -46,8 +46,12 @@ fn outcome() -> impl Strategy<Value = Outcome> {
     prop_oneof![
         (proptest::option::of(0u64..5), proptest::option::of(0u64..200_000))
             .prop_map(|(remaining, reset)| Outcome::Allowed { remaining, reset: reset.map(Duration::from_secs) }),
-        (reason, proptest::option::of(0u64..2_000_000))
-            .prop_map(|(reason, r)| Outcome::Denied { reason, retry_after: r.map(Duration::from_secs) }),
+        (reason, proptest::option::of(0u64..2_000_000), any::<bool>(), any::<bool>()).prop_map(
+            |(reason, r, notes, with_note)| {
+                let limit = Some(if notes { "monthly_notes" } else { "weekly_invitations" }.to_string());
+                Outcome::Denied { reason, retry_after: r.map(Duration::from_secs), limit, with_note }
+            }
+        ),
         Just(Outcome::Failed),
     ]
 }
@@ -72,13 +76,19 @@ proptest! {
         outcomes in proptest::collection::vec(outcome(), 1..40), start in instant(), seed: u64,
     ) {
         let mut lane = Lane::new(20);
+        lane.note_limits = vec!["monthly_notes".into()];
         let mut rng = fastrand::Rng::with_seed(seed);
         let mut now = start;
         for o in &outcomes {
             let before = lane.paused_until;
+            let notes_before = lane.notes_until;
             let r = lane.react(o, now, &mut rng);
             prop_assert!(before.is_none_or(|b| lane.paused_until.is_some_and(|p| p >= b)), "a pause was shortened");
-            if let (Outcome::Denied { retry_after: Some(d), .. }, Reaction::LaneWaits(at) | Reaction::ScopeWaits(at) | Reaction::ItemWaits(at)) = (o, &r) {
+            prop_assert!(notes_before.is_none_or(|b| lane.notes_until.is_some_and(|p| p >= b)), "a note pause was shortened");
+            if let Reaction::NotesWait(_) = r {
+                prop_assert_eq!(lane.paused_until, before, "a note allowance never holds the lane");
+            }
+            if let (Outcome::Denied { retry_after: Some(d), .. }, Reaction::LaneWaits(at) | Reaction::ScopeWaits(at) | Reaction::ItemWaits(at) | Reaction::NotesWait(at)) = (o, &r) {
                 prop_assert!(*at >= now.checked_add(*d).unwrap(), "back before the retry time");
             }
             match (o, &r) {
@@ -203,5 +213,60 @@ mod warmup {
         assert_eq!((w.day, w.allowance(100)), (14, 100));
         w.restricted();
         assert_eq!((w.day, w.allowance(100)), (7, 60));
+    }
+}
+
+mod picking {
+    use pacekeeper_pacer::{Item, Pick, pick};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn item() -> impl Strategy<Value = Item> {
+        (-2i32..3, 0u64..1000, proptest::option::of(-100i64..100), any::<bool>(), any::<bool>()).prop_map(
+            |(priority, seq, nb, has_note, note_optional)| Item {
+                priority,
+                seq,
+                not_before: nb.map(|s| Timestamp::from_second(1_800_000_000 + s).unwrap()),
+                has_note,
+                note_optional,
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_pick_is_the_best_eligible_item_and_others_wait_without_blocking_it(
+            items in proptest::collection::vec(item(), 0..30), notes in proptest::option::of(-100i64..100),
+        ) {
+            let now = Timestamp::from_second(1_800_000_000).unwrap();
+            let notes_until = notes.map(|s| Timestamp::from_second(1_800_000_000 + s).unwrap());
+            let notes_wait = notes_until.is_some_and(|n| n > now);
+            let eligible = |i: &Item| i.not_before.is_none_or(|t| t <= now) && !(notes_wait && i.has_note && !i.note_optional);
+            match pick(&items, now, notes_until) {
+                Pick::Send { index, without_note } => {
+                    let chosen = &items[index];
+                    prop_assert!(eligible(chosen));
+                    prop_assert_eq!(without_note, notes_wait && chosen.has_note);
+                    for other in items.iter().filter(|i| eligible(i)) {
+                        prop_assert!((other.priority, std::cmp::Reverse(other.seq)) <= (chosen.priority, std::cmp::Reverse(chosen.seq)));
+                    }
+                }
+                Pick::Nothing(when) => {
+                    prop_assert!(items.iter().all(|i| !eligible(i)));
+                    prop_assert_eq!(when.is_some(), !items.is_empty());
+                    prop_assert!(when.is_none_or(|t| t > now));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_target_on_cooldown_skips_the_item_not_the_slot() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let later = Timestamp::from_second(1_800_000_600).unwrap();
+        let base = Item { priority: 0, seq: 0, not_before: None, has_note: false, note_optional: false };
+        let items = [Item { priority: 5, not_before: Some(later), ..base.clone() }, Item { seq: 1, ..base }];
+        assert_eq!(pick(&items, now, None), Pick::Send { index: 1, without_note: false });
     }
 }
