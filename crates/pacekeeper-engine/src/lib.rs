@@ -38,7 +38,6 @@ mod together;
 
 pub use admin::{AmountValue, MemberUpdate, Unlimited, grant_credits, lift, update_member, verify};
 pub use decision::*;
-pub use decision::{field_at_fault, optional_whole_number, whole_number};
 pub use engine::{apply_event, contains_link, decide, member_view, validate_event};
 pub use policy::{EventKind, Level, Policy, RestrictionKind, UNLIMITED};
 pub use policy_file::{Diagnostic, PolicyError};

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use pacekeeper_engine::{Decision, DenialKind};
-use pacekeeper_service::answer::{RateLimitHeaders, decision_body};
+use pacekeeper_service::answer::{Header, RateLimitHeaders, decision_body};
 
 /// The HTTP status of a decision: 200 allowed, 429 when waiting cures the denial, 403 when it
 /// does not.
@@ -33,7 +33,24 @@ pub fn rate_limit_headers(d: &Decision, h: &mut HeaderMap) {
     for (name, value) in RateLimitHeaders::of(d).iter() {
         // Always valid: printable ASCII only.
         if let Ok(v) = HeaderValue::from_maybe_shared(value) {
-            h.insert(HeaderName::from_static(name.name()), v);
+            h.insert(header_name(name), v);
         }
+    }
+}
+
+/// The header's name, built once at compile time rather than parsed for every answer.
+fn header_name(h: Header) -> HeaderName {
+    const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+    const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+    const X_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+    const X_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+    const X_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+    match h {
+        Header::RateLimitPolicy => RATELIMIT_POLICY,
+        Header::RateLimit => RATELIMIT,
+        Header::XLimit => X_LIMIT,
+        Header::XRemaining => X_REMAINING,
+        Header::XReset => X_RESET,
+        Header::RetryAfter => header::RETRY_AFTER,
     }
 }

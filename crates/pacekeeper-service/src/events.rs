@@ -1,6 +1,8 @@
 //! Outcome events (`/v1/events`): every event checked before any is applied, and all events
 //! of one member applied in one store update, so a resent array changes nothing twice.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use pacekeeper_engine::{Event, EventAck, apply_event, validate_event};
 use pacekeeper_store::Store;
@@ -18,16 +20,20 @@ impl<S: Store> Service<S> {
     pub async fn apply_events(&self, events: Vec<Event>, batch: bool) -> Result<Vec<EventAck>, ServiceError> {
         let policy = self.policy();
         let mut groups: Vec<(String, Group)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         for (i, ev) in events.into_iter().enumerate() {
             let prefix = if batch { format!("[{i}].") } else { String::new() };
             let checked = validate::event(&ev)
                 .and_then(|()| validate_event(&policy, &ev).map_err(ServiceError::from))
                 .and_then(|()| self.instant(ev.at, "at"));
             let now = checked.map_err(|e| e.within(&prefix))?;
-            match groups.iter_mut().find(|(m, _)| *m == ev.member) {
-                Some((_, g)) => g.push((i, ev, now)),
-                None => groups.push((ev.member.clone(), vec![(i, ev, now)])),
-            }
+            // Members in first-seen order, found through an index: a large array of many
+            // members stays linear.
+            let slot = *index.entry(ev.member.clone()).or_insert_with(|| {
+                groups.push((ev.member.clone(), Vec::new()));
+                groups.len() - 1
+            });
+            groups[slot].1.push((i, ev, now));
         }
         let total = groups.iter().map(|(_, g)| g.len()).sum();
         let mut acks: Vec<Option<EventAck>> = vec![None; total];
