@@ -1,6 +1,6 @@
 //! The compiled policy: what the engine consults on every decision.
 //!
-//! A [`Policy`] is built only by [`crate::Policy::from_toml`] (see `policy_file.rs`), which
+//! A [`Policy`] is built only by [`crate::Policy::from_toml`] (see `policy_file/`), which
 //! validates every reference, so the engine can index into it without checks.
 
 use std::sync::Arc;
