@@ -6,7 +6,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use pacekeeper_api::Reason;
 
-use crate::WorkingHours;
+use serde::{Deserialize, Serialize};
+
+use crate::{Learned, WorkingHours};
 
 /// Failed sends (5xx, network) retried before the lane gives up and asks for a human.
 pub const RETRY_BUDGET: u32 = 8;
@@ -45,7 +47,8 @@ pub enum Outcome {
 }
 
 /// Why a lane stopped, waiting for something other than time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Stop {
     /// A cap is reached: the lane waits until an event moves the gauge.
     UntilEvent,
@@ -76,7 +79,7 @@ pub enum Reaction {
 }
 
 /// One account's one action: its pacing state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lane {
     /// Sends per working day at most.
     pub daily_target: u32,
@@ -95,6 +98,9 @@ pub struct Lane {
     pub note_limits: Vec<String>,
     /// No note before this instant; only ever extended.
     pub notes_until: Option<Timestamp>,
+    /// Limits learned from the answers, and the sends inside them.
+    #[serde(default)]
+    pub learned: Learned,
 }
 
 impl Lane {
@@ -109,6 +115,7 @@ impl Lane {
             failures: 0,
             note_limits: Vec::new(),
             notes_until: None,
+            learned: Learned::default(),
         }
     }
 
@@ -123,7 +130,7 @@ impl Lane {
     }
 
     /// When the next send may go, at the earliest `now`: inside working hours, after any
-    /// pause, the day's remaining sends spread evenly over its remaining working time, each
+    /// pause and with room in every learned window, the day's remaining sends spread evenly over its remaining working time, each
     /// at a random point of its share. `None` while the lane is stopped or targets nothing.
     pub fn next_slot(&self, hours: &WorkingHours, now: Timestamp, rng: &mut fastrand::Rng) -> Option<Timestamp> {
         self.next_slot_within(hours, now, self.daily_target, rng)
@@ -141,7 +148,7 @@ impl Lane {
         if self.stop.is_some() || allowance == 0 {
             return None;
         }
-        let mut earliest = self.paused_until.map_or(now, |p| p.max(now));
+        let mut earliest = self.learned.free_at(self.paused_until.map_or(now, |p| p.max(now)));
         // Two steps at most: today's span, or the next working day's once today's sends are
         // made; eight bound a week of days without a span left.
         for _ in 0..8 {
@@ -163,6 +170,7 @@ impl Lane {
         let date = hours.date_of(at);
         self.sent_on = Some((date, self.sent_on(date) + 1));
         self.last_sent = Some(at);
+        self.learned.record(at);
     }
 
     /// Applies the answer to a send made at `now`: one reaction per kind of answer.

@@ -9,6 +9,8 @@
 //! - [`Lane`]: even spacing with jitter inside the working time left today (never crammed to
 //!   clear a backlog), under a daily target and what the server said remains; one reaction
 //!   per kind of answer ([`Lane::react`]). A pause is only ever extended, never shortened.
+//! - [`Learned`]: the amounts a lane learned from `RateLimit-Policy`; no window of a learned
+//!   length ever holds more of the lane's sends than its amount.
 //! - [`pick`]: which queued item takes a slot: by priority, then age; an item that cannot go
 //!   now (a target on cooldown, a required note while notes wait) is skipped, not the slot.
 //! - [`Warmup`]: a new account's ramp, a growing share of the daily target that holds while
@@ -28,10 +30,12 @@
 
 mod hours;
 mod lane;
+mod learned;
 mod pick;
 mod warmup;
 
 pub use hours::{HoursError, WorkingHours};
 pub use lane::{Lane, Outcome, Reaction, Stop};
+pub use learned::{Learned, LearnedLimit, MAX_REMEMBERED_SENDS};
 pub use pick::{Item, Pick, pick};
 pub use warmup::Warmup;

@@ -2,9 +2,10 @@
 //! working day while invitations keep being accepted, and falls back after a restriction.
 
 use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
 
 /// An account's warm-up.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Warmup {
     /// Days advanced so far; the ramp is done at [`Warmup::days`].
     pub day: u32,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::civil::{Time, Weekday};
 use pacekeeper_api::Reason;
-use pacekeeper_pacer::{Lane, Outcome, Reaction, Stop, WorkingHours};
+use pacekeeper_pacer::{Lane, LearnedLimit, Outcome, Reaction, Stop, WorkingHours};
 use proptest::prelude::*;
 
 const ZONES: &[&str] = &["UTC", "Europe/Paris", "America/Los_Angeles", "Asia/Kolkata", "Australia/Lord_Howe"];
@@ -116,6 +116,35 @@ proptest! {
             now = slot;
         }
         prop_assert!(per_day.values().all(|&n| n <= target), "{per_day:?}");
+    }
+
+    #[test]
+    fn following_the_slots_never_exceeds_a_learned_amount_in_any_window(
+        h in hours(), start in instant(), seed: u64,
+        limits in proptest::collection::vec((1u64..12, 60u64..800_000), 1..3), target in 1u32..40,
+    ) {
+        let mut lane = Lane::new(target);
+        for (i, (amount, secs)) in limits.iter().enumerate() {
+            lane.learned.learn(LearnedLimit { name: Some(format!("l{i}")), amount: *amount, window: Duration::from_secs(*secs) });
+        }
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut sends: Vec<Timestamp> = Vec::new();
+        let mut now = start;
+        for _ in 0..120 {
+            let slot = lane.next_slot(&h, now, &mut rng).unwrap();
+            prop_assert!(slot >= now && h.is_open(slot));
+            lane.record_send(slot, &h);
+            sends.push(slot);
+            now = slot;
+        }
+        for (amount, secs) in &limits {
+            let w = jiff::SignedDuration::from_secs(*secs as i64);
+            for (i, s) in sends.iter().enumerate() {
+                let end = s.checked_add(w).unwrap();
+                let n = sends[i..].iter().take_while(|t| **t < end).count() as u64;
+                prop_assert!(n <= *amount, "{n} sends within {secs} s from {s}, learned {amount}");
+            }
+        }
     }
 }
 

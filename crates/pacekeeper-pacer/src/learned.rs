@@ -1,0 +1,95 @@
+//! Limits a lane learned from the answers (`RateLimit-Policy`: `q` units per `w`), and the
+//! sends it made inside the longest of them: no window of any learned length ever holds
+//! more than its amount of this lane's sends.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Sends remembered at most, whatever the learned amounts say: a bound on the state's size.
+pub const MAX_REMEMBERED_SENDS: usize = 10_000;
+
+/// One learned limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LearnedLimit {
+    /// Its name, when the server gives one.
+    pub name: Option<String>,
+    /// Units allowed per window.
+    pub amount: u64,
+    /// The window.
+    pub window: Duration,
+}
+
+/// The learned limits of a lane and its recent sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Learned {
+    limits: Vec<LearnedLimit>,
+    sends: VecDeque<Timestamp>,
+}
+
+impl Learned {
+    /// The limits learned so far.
+    pub fn limits(&self) -> &[LearnedLimit] {
+        &self.limits
+    }
+
+    /// Learns `limit`: a limit of the same name (or, unnamed, the same window) is replaced by
+    /// the newer answer, since servers change amounts (an "I don't know" report shrinks one).
+    pub fn learn(&mut self, limit: LearnedLimit) {
+        if limit.window.is_zero() {
+            return;
+        }
+        let same = |l: &LearnedLimit| match (&l.name, &limit.name) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => l.window == limit.window,
+            _ => false,
+        };
+        match self.limits.iter_mut().find(|l| same(l)) {
+            Some(l) => *l = limit,
+            None => self.limits.push(limit),
+        }
+    }
+
+    /// Records a send at `at`, forgetting those older than the longest window.
+    pub fn record(&mut self, at: Timestamp) {
+        self.sends.push_back(at);
+        let longest = self.limits.iter().map(|l| l.window).max().unwrap_or(Duration::ZERO);
+        while let Some(&first) = self.sends.front() {
+            let old = first.checked_add(longest).is_ok_and(|end| end <= at);
+            if old || self.sends.len() > MAX_REMEMBERED_SENDS {
+                self.sends.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The first instant at or after `t` when one more send keeps every learned window at or
+    /// under its amount.
+    pub fn free_at(&self, mut t: Timestamp) -> Timestamp {
+        // Each pass moves `t` past one full window's oldest send; the count bounds the passes.
+        for _ in 0..=self.limits.len() * 2 {
+            let later = self.limits.iter().filter_map(|l| self.free_for(l, t)).max();
+            match later {
+                Some(at) if at > t => t = at,
+                _ => return t,
+            }
+        }
+        t
+    }
+
+    /// When `limit` has room for a send at or after `t`, if it has none at `t`.
+    fn free_for(&self, limit: &LearnedLimit, t: Timestamp) -> Option<Timestamp> {
+        let start = t.checked_sub(limit.window).unwrap_or(Timestamp::MIN);
+        let inside: Vec<&Timestamp> = self.sends.iter().filter(|s| **s > start && **s <= t).collect();
+        let over = (inside.len() as u64 + 1).checked_sub(limit.amount)?;
+        if over == 0 {
+            return None;
+        }
+        // The send whose leaving makes room: the `over`-th oldest inside the window.
+        let leaving = inside.get(over as usize - 1)?;
+        leaving.checked_add(limit.window).ok()
+    }
+}
