@@ -189,6 +189,7 @@ impl Queue {
                 why: None,
                 limits: Vec::new(),
                 seen_at: None,
+                sends: 0,
             };
             change.lane(&lane, &record);
         }

@@ -73,6 +73,14 @@ pub enum QueueError {
     /// No such item.
     #[error("no item {0} in this queue")]
     NoItem(u64),
+    /// This queue sent no invitation to that target from that account.
+    #[error("`{account}` sent `{target}` no invitation through this queue; only this queue's invitations are tracked")]
+    NoInvite {
+        /// The account.
+        account: String,
+        /// The target.
+        target: String,
+    },
     /// A field of a new item is unusable.
     #[error("`{field}` {problem}")]
     Invalid {

@@ -222,6 +222,10 @@ pub struct LaneRecord {
     /// When the last answer came.
     #[serde(default)]
     pub seen_at: Option<Timestamp>,
+    /// Sends made so far: with the seed, it picks the random source of the next slot, so a
+    /// plan and a run agree.
+    #[serde(default)]
+    pub sends: u64,
 }
 
 /// Where an invitation this queue sent stands.

@@ -1,6 +1,7 @@
 //! The `pacekeeper` command: the CLI interface and the glue between the engine, the stores
 //! and the server. It holds no rule of its own: decisions are the engine's.
 
+mod pace;
 mod replay;
 
 use std::io::{self, IsTerminal};
@@ -38,6 +39,9 @@ enum Command {
         /// Read from this file instead of standard input.
         input: Option<std::path::PathBuf>,
     },
+    /// A sender's queue of outreach, paced inside the limits: init, add, import, plan, run,
+    /// status, pause, resume, withdraw, mark.
+    Pace(pace::PaceArgs),
     /// Check or show policies.
     Policy {
         #[command(subcommand)]
@@ -129,6 +133,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve(*args),
+        Command::Pace(args) => pace::main(args),
         Command::Replay { policy, format, input } => {
             let policy = Policy::load(&policy)?;
             let stdout = io::stdout().lock();
