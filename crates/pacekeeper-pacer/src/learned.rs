@@ -27,6 +27,9 @@ pub struct LearnedLimit {
 pub struct Learned {
     limits: Vec<LearnedLimit>,
     sends: VecDeque<Timestamp>,
+    /// Names of limits seen on answers to requests without a note: they count every send.
+    #[serde(default)]
+    plain: Vec<String>,
 }
 
 impl Learned {
@@ -49,6 +52,30 @@ impl Learned {
         match self.limits.iter_mut().find(|l| same(l)) {
             Some(l) => *l = limit,
             None => self.limits.push(limit),
+        }
+    }
+
+    /// Learns from the limits of one answer. A limit that shows only on answers to requests
+    /// with a note counts only notes (`monthly_notes`): it joins `note_limits` and holds
+    /// notes, never the lane; one seen on a note-less answer counts every send.
+    pub fn observe(&mut self, limits: Vec<LearnedLimit>, with_note: bool, note_limits: &mut Vec<String>) {
+        for l in limits {
+            let Some(name) = l.name.clone() else {
+                self.learn(l);
+                continue;
+            };
+            if !with_note {
+                note_limits.retain(|n| *n != name);
+                if !self.plain.contains(&name) {
+                    self.plain.push(name);
+                }
+                self.learn(l);
+            } else if self.plain.contains(&name) {
+                self.learn(l);
+            } else if !note_limits.contains(&name) {
+                self.limits.retain(|k| k.name.as_ref() != Some(&name));
+                note_limits.push(name);
+            }
         }
     }
 

@@ -21,9 +21,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
     ) -> Result<Report, RunError> {
         let id = item.lane();
         let from = item.state;
-        for l in answer.learned.iter().cloned() {
-            rec.lane.learned.learn(l);
-        }
+        rec.lane.learned.observe(answer.learned.clone(), answer.with_note, &mut rec.lane.note_limits);
         if let Some(d) = &answer.decision {
             rec.limits = d.limits.clone();
             rec.seen_at = Some(now);

@@ -25,6 +25,8 @@ pub(crate) struct Answer {
     pub failure: Option<String>,
     /// Limits the answer taught.
     pub learned: Vec<pacekeeper_pacer::LearnedLimit>,
+    /// The request carried a note.
+    pub with_note: bool,
 }
 
 impl<S: Sender, C: Clock> Runner<S, C> {
@@ -73,6 +75,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             refused: None,
             failure: None,
             learned: Vec::new(),
+            with_note,
         };
         if let Some(client) = &self.client {
             match client.decide(&self.request(item, account, note.clone(), now)).await {
