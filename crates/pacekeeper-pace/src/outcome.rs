@@ -15,6 +15,7 @@ pub fn of_decision(d: &Decision, with_note: bool) -> Outcome {
         return Outcome::Allowed {
             remaining: binding.map(|l| l.remaining),
             reset: binding.and_then(|l| l.reset_after).map(Duration::from_secs),
+            limit: binding.map(|l| l.name.to_string()),
         };
     }
     Outcome::Denied {

@@ -30,6 +30,8 @@ pub enum Outcome {
         remaining: Option<u64>,
         /// Time until the limit frees up.
         reset: Option<Duration>,
+        /// The binding limit's name, when known.
+        limit: Option<String>,
     },
     /// Denied by the server.
     Denied {
@@ -179,9 +181,15 @@ impl Lane {
             self.failures = 0;
         }
         match *outcome {
-            Outcome::Allowed { remaining, reset } => {
+            Outcome::Allowed { remaining, reset, ref limit } => {
                 if let (Some(0), Some(reset)) = (remaining, reset) {
-                    self.pause_until(after(now, reset));
+                    let until = after(now, reset);
+                    if limit.as_ref().is_some_and(|l| self.note_limits.contains(l)) {
+                        // The note allowance is used up: only notes wait.
+                        self.notes_until = Some(self.notes_until.map_or(until, |n| n.max(until)));
+                    } else {
+                        self.pause_until(until);
+                    }
                 }
                 Reaction::Sent
             }

@@ -45,7 +45,7 @@ fn outcome() -> impl Strategy<Value = Outcome> {
     ];
     prop_oneof![
         (proptest::option::of(0u64..5), proptest::option::of(0u64..200_000))
-            .prop_map(|(remaining, reset)| Outcome::Allowed { remaining, reset: reset.map(Duration::from_secs) }),
+            .prop_map(|(remaining, reset)| Outcome::Allowed { remaining, reset: reset.map(Duration::from_secs), limit: None }),
         (reason, proptest::option::of(0u64..2_000_000), any::<bool>(), any::<bool>()).prop_map(
             |(reason, r, notes, with_note)| {
                 let limit = Some(if notes { "monthly_notes" } else { "weekly_invitations" }.to_string());
@@ -111,7 +111,7 @@ proptest! {
             let slot = lane.next_slot(&h, now, &mut rng).unwrap();
             prop_assert!(slot >= now && h.is_open(slot));
             lane.record_send(slot, &h);
-            lane.react(&Outcome::Allowed { remaining: None, reset: None }, slot, &mut rng);
+            lane.react(&Outcome::Allowed { remaining: None, reset: None, limit: None }, slot, &mut rng);
             *per_day.entry(h.date_of(slot)).or_default() += 1;
             now = slot;
         }

@@ -70,7 +70,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         let note = item.note.clone().filter(|_| !item.sent_without_note);
         let with_note = note.is_some();
         let mut answer = Answer {
-            outcome: Outcome::Allowed { remaining: None, reset: None },
+            outcome: Outcome::Allowed { remaining: None, reset: None, limit: None },
             decision: None,
             refused: None,
             failure: None,
