@@ -12,11 +12,17 @@ use crate::{Clock, RunError, Sender};
 /// Records the outcome of the invitation `account` sent `target` through this queue, and
 /// queues its event for the server. An outcome moves the pending gauge, so lanes stopped
 /// until an event go on. `at` is sent with the event when `send_at` (a virtual clock).
-pub fn mark(queue: &Queue, account: &str, target: &str, state: InviteState, at: Timestamp, send_at: bool) -> Result<(), QueueError> {
-    let mut invite = queue.invite(account, target)?.ok_or_else(|| QueueError::NoInvite {
-        account: account.into(),
-        target: target.into(),
-    })?;
+pub fn mark(
+    queue: &Queue,
+    account: &str,
+    target: &str,
+    state: InviteState,
+    at: Timestamp,
+    send_at: bool,
+) -> Result<(), QueueError> {
+    let mut invite = queue
+        .invite(account, target)?
+        .ok_or_else(|| QueueError::NoInvite { account: account.into(), target: target.into() })?;
     invite.state = state;
     invite.decided_at = Some(at);
     if state == InviteState::Withdrawn {
@@ -25,7 +31,13 @@ pub fn mark(queue: &Queue, account: &str, target: &str, state: InviteState, at: 
     let mut change = queue.change();
     change.invite(account, target, &invite);
     if let Some(kind) = state.event() {
-        change.event(Event { member: account.into(), kind, target: Some(target.into()), at: send_at.then_some(at), id: None });
+        change.event(Event {
+            member: account.into(),
+            kind,
+            target: Some(target.into()),
+            at: send_at.then_some(at),
+            id: None,
+        });
     }
     for (id, mut rec) in queue.lanes()? {
         if id.account == account && rec.lane.stop == Some(Stop::UntilEvent) {
@@ -58,7 +70,13 @@ impl<S: Sender, C: Clock> Runner<S, C> {
                 Err(e) => {
                     let detail = format!("{} events refused by the server, dropped: {e}", events.len());
                     let at = self.clock.now();
-                    change.ledger(&LedgerEntry { at, account: events[0].member.clone(), item: None, what: "events_refused".into(), detail });
+                    change.ledger(&LedgerEntry {
+                        at,
+                        account: events[0].member.clone(),
+                        item: None,
+                        what: "events_refused".into(),
+                        detail,
+                    });
                 }
             }
             change.posted(&seqs);

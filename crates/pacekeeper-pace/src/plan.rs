@@ -58,9 +58,16 @@ pub fn plan(
     let mut out = Vec::new();
     for (id, rec) in queue.lanes()? {
         let queued = queue.count(&id, ItemState::Queued)?;
-        let account = queue.account(&id.account)?.ok_or_else(|| pacekeeper_queue::QueueError::NoAccount(id.account.clone()))?;
-        let mut lane_plan =
-            LanePlan { account: id.account.clone(), action: id.action.clone(), queued, first: None, drains_at: None, stopped: None };
+        let account =
+            queue.account(&id.account)?.ok_or_else(|| pacekeeper_queue::QueueError::NoAccount(id.account.clone()))?;
+        let mut lane_plan = LanePlan {
+            account: id.account.clone(),
+            action: id.action.clone(),
+            queued,
+            first: None,
+            drains_at: None,
+            stopped: None,
+        };
         if queued > 0 {
             if let Some(why) = account.needs_human.clone().or(rec.why.clone().filter(|_| rec.lane.stop.is_some())) {
                 lane_plan.stopped = Some(why);

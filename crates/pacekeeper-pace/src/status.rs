@@ -103,7 +103,10 @@ pub fn status(queue: &Queue, now: Timestamp) -> Result<Vec<AccountStatus>, Queue
                 seen_at: rec.seen_at,
                 paused_until: rec.lane.paused_until.filter(|p| *p > now),
                 stopped: rec.lane.stop,
-                why: rec.why.clone().filter(|_| rec.lane.stop.is_some() || rec.lane.paused_until.is_some_and(|p| p > now)),
+                why: rec
+                    .why
+                    .clone()
+                    .filter(|_| rec.lane.stop.is_some() || rec.lane.paused_until.is_some_and(|p| p > now)),
             });
         }
         out.push(account);

@@ -39,7 +39,13 @@ impl<S: Sender, C: Clock> Runner<S, C> {
 
     /// This queue's pending invitations of `account` sent more than `older_than` before
     /// `now`, oldest first, at most `max`.
-    pub fn stale(&self, account: &str, now: Timestamp, older_than: SignedDuration, max: usize) -> Result<Vec<String>, RunError> {
+    pub fn stale(
+        &self,
+        account: &str,
+        now: Timestamp,
+        older_than: SignedDuration,
+        max: usize,
+    ) -> Result<Vec<String>, RunError> {
         let cutoff = now.checked_sub(older_than).unwrap_or(Timestamp::MIN);
         let mut pending: Vec<(Timestamp, String)> = self
             .queue
@@ -54,9 +60,8 @@ impl<S: Sender, C: Clock> Runner<S, C> {
 
     /// Withdraws the invitation `account` sent `target` through this queue, now.
     pub async fn withdraw(&mut self, account: &Account, target: &str, now: Timestamp) -> Result<Report, RunError> {
-        let invite = self.queue.invite(&account.name, target)?.ok_or_else(|| pacekeeper_queue::QueueError::NoInvite {
-            account: account.name.clone(),
-            target: target.into(),
+        let invite = self.queue.invite(&account.name, target)?.ok_or_else(|| {
+            pacekeeper_queue::QueueError::NoInvite { account: account.name.clone(), target: target.into() }
         })?;
         let out = Outgoing {
             item: invite.item,
@@ -74,10 +79,15 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             Sent::Done => {
                 mark(&self.queue, &account.name, target, InviteState::Withdrawn, now, self.clock.is_virtual())?;
                 self.count_withdrawal(&account.name, now)?;
-                Ok(report("withdrawn", format!("{target}: pending since {}; re-inviting waits 21 days", invite.sent_at)))
+                Ok(report(
+                    "withdrawn",
+                    format!("{target}: pending since {}; re-inviting waits 21 days", invite.sent_at),
+                ))
             }
             Sent::Failed { why, .. } => self.withdraw_failed(account, report("failed", why), now),
-            Sent::Limited(_) => self.withdraw_failed(account, report("failed", "the other side limited it".into()), now),
+            Sent::Limited(_) => {
+                self.withdraw_failed(account, report("failed", "the other side limited it".into()), now)
+            }
         }
     }
 
@@ -85,7 +95,13 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         self.withdraw_after.insert(account.name.clone(), now.checked_add(WITHDRAW_BACKOFF).unwrap_or(now));
         let mut change = self.queue.change();
         let detail = format!("withdrawing {}: {}", report.item, report.detail);
-        change.ledger(&LedgerEntry { at: now, account: account.name.clone(), item: Some(report.item), what: "failed".into(), detail });
+        change.ledger(&LedgerEntry {
+            at: now,
+            account: account.name.clone(),
+            item: Some(report.item),
+            what: "failed".into(),
+            detail,
+        });
         change.commit(true)?;
         Ok(report)
     }

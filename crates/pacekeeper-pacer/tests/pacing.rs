@@ -44,8 +44,9 @@ fn outcome() -> impl Strategy<Value = Outcome> {
         Just(Reason::VerificationRequired),
     ];
     prop_oneof![
-        (proptest::option::of(0u64..5), proptest::option::of(0u64..200_000))
-            .prop_map(|(remaining, reset)| Outcome::Allowed { remaining, reset: reset.map(Duration::from_secs), limit: None }),
+        (proptest::option::of(0u64..5), proptest::option::of(0u64..200_000)).prop_map(|(remaining, reset)| {
+            Outcome::Allowed { remaining, reset: reset.map(Duration::from_secs), limit: None }
+        }),
         (reason, proptest::option::of(0u64..2_000_000), any::<bool>(), any::<bool>()).prop_map(
             |(reason, r, notes, with_note)| {
                 let limit = Some(if notes { "monthly_notes" } else { "weekly_invitations" }.to_string());

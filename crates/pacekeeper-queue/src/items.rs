@@ -86,7 +86,9 @@ impl NewItem {
     /// Checks every field, naming the first one at fault.
     pub fn check(&self) -> Result<(), QueueError> {
         let bad = |field, problem| Err(QueueError::Invalid { field, problem });
-        for (field, value) in [("account", Some(&self.account)), ("action", Some(&self.action)), ("target", self.target.as_ref())] {
+        for (field, value) in
+            [("account", Some(&self.account)), ("action", Some(&self.action)), ("target", self.target.as_ref())]
+        {
             if let Some(v) = value
                 && let Err(problem) = text(v, MAX_ID_CHARS)
             {

@@ -39,8 +39,8 @@ pub use change::Change;
 pub use items::{Added, Invalid, NewItem};
 pub use keys::MAX_PRIORITY;
 pub use model::{
-    Account, DEFAULT_DAILY_TARGET, Invite, InviteState, Item, ItemState, LaneId, LaneRecord, LedgerEntry,
-    NotePolicy, REINVITE_COOLDOWN_DAYS, WITHDRAW_AFTER_DAYS, WITHDRAWALS_PER_DAY,
+    Account, DEFAULT_DAILY_TARGET, Invite, InviteState, Item, ItemState, LaneId, LaneRecord, LedgerEntry, NotePolicy,
+    REINVITE_COOLDOWN_DAYS, WITHDRAW_AFTER_DAYS, WITHDRAWALS_PER_DAY,
 };
 
 /// Why the queue could not do what was asked.

@@ -12,8 +12,14 @@ fn now() -> Timestamp {
 
 fn queue(dir: &std::path::Path) -> Queue {
     let q = Queue::open(dir).unwrap();
-    let a = Account::new("alice", "Europe/Paris", vec![Weekday::Monday], Time::constant(9, 0, 0, 0), Time::constant(17, 0, 0, 0))
-        .unwrap();
+    let a = Account::new(
+        "alice",
+        "Europe/Paris",
+        vec![Weekday::Monday],
+        Time::constant(9, 0, 0, 0),
+        Time::constant(17, 0, 0, 0),
+    )
+    .unwrap();
     q.put_account(&a).unwrap();
     q
 }
@@ -28,7 +34,10 @@ fn items_go_by_priority_then_age_and_a_target_is_queued_once() {
     let q = queue(dir.path());
     let items = [("bob", 0), ("carol", 5), ("dan", 0), ("bob", 9), ("erin", 5)];
     let added = q
-        .add_all(items.iter().map(|(t, p)| Ok::<_, QueueError>(NewItem::new("alice", "invite").target(t).priority(*p))), now())
+        .add_all(
+            items.iter().map(|(t, p)| Ok::<_, QueueError>(NewItem::new("alice", "invite").target(t).priority(*p))),
+            now(),
+        )
         .unwrap();
     assert_eq!(added.iter().filter(|a| a.is_new()).count(), 4, "bob is queued once: {added:?}");
     let order: Vec<String> = q.queued(&lane(), 10).unwrap().into_iter().map(|i| i.target.unwrap()).collect();
@@ -55,14 +64,21 @@ fn an_item_in_flight_and_the_events_to_post_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let id = {
         let q = queue(dir.path());
-        let added = q.add(NewItem::new("alice", "invite").target("bob").note("hi", NotePolicy::Optional), now()).unwrap();
+        let added =
+            q.add(NewItem::new("alice", "invite").target("bob").note("hi", NotePolicy::Optional), now()).unwrap();
         let pacekeeper_queue::Added::New(id) = added else { panic!() };
         let mut item = q.item(id).unwrap();
         item.state = ItemState::InFlight;
         item.request_id = Some("pq-x-1-1".into());
         let mut c = q.change();
         c.item(&item, Some(ItemState::Queued));
-        c.event(Event { member: "alice".into(), kind: EventKind::InvitationAccepted, target: Some("bob".into()), at: None, id: None });
+        c.event(Event {
+            member: "alice".into(),
+            kind: EventKind::InvitationAccepted,
+            target: Some("bob".into()),
+            at: None,
+            id: None,
+        });
         c.commit(true).unwrap();
         id
     };
@@ -76,7 +92,8 @@ fn an_item_in_flight_and_the_events_to_post_survive_a_reopen() {
     assert_eq!(outbox.len(), 1);
     assert!(outbox[0].1.id.as_deref().is_some_and(|i| i.starts_with(&format!("pq-{}-", q.uid()))));
     // A new item after the reopen takes a fresh id.
-    let pacekeeper_queue::Added::New(next) = q.add(NewItem::new("alice", "invite").target("carol"), now()).unwrap() else {
+    let pacekeeper_queue::Added::New(next) = q.add(NewItem::new("alice", "invite").target("carol"), now()).unwrap()
+    else {
         panic!()
     };
     assert!(next > id);

@@ -27,13 +27,22 @@ amount = 100000
 
 fn pace(queue: &Path, server: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pacekeeper"));
-    cmd.arg("pace").args(args).env("PACEKEEPER_QUEUE", queue).env("PACEKEEPER_SERVER", server).env_remove("PACEKEEPER_TOKEN");
+    cmd.arg("pace")
+        .args(args)
+        .env("PACEKEEPER_QUEUE", queue)
+        .env("PACEKEEPER_SERVER", server)
+        .env_remove("PACEKEEPER_TOKEN");
     cmd
 }
 
 fn ok(cmd: &mut Command) -> String {
     let out: Output = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -72,12 +81,20 @@ async fn twenty_kill_9s_of_a_run_charge_nothing_twice() {
     ok(&mut pace(&queue, &server.base, &["init", "--account", "kim", "--no-warmup", "--withdraw-after", "0d"]));
     let leads: String = (0..150).map(|i| format!("{{\"target\":\"lead-{i}\"}}\n")).collect();
     std::fs::write(dir.path().join("leads.jsonl"), leads).unwrap();
-    ok(&mut pace(&queue, &server.base, &["import", dir.path().join("leads.jsonl").to_str().unwrap(), "--account", "kim", "--action", "invite"]));
+    ok(&mut pace(
+        &queue,
+        &server.base,
+        &["import", dir.path().join("leads.jsonl").to_str().unwrap(), "--account", "kim", "--action", "invite"],
+    ));
     let (exec, log) = recording_sender(dir.path());
     let run = ["run", "--until-empty", "--pacing", "off", "--exec", exec.as_str()];
     let mut rng = fastrand::Rng::with_seed(12);
     for _ in 0..20 {
-        let mut child = pace(&queue, &server.base, &run).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = pace(&queue, &server.base, &run)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(rng.u64(20..250)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -85,7 +102,11 @@ async fn twenty_kill_9s_of_a_run_charge_nothing_twice() {
     ok(&mut pace(&queue, &server.base, &run));
     let s = status(&queue, &server.base);
     let lane = &s[0]["lanes"][0];
-    assert_eq!((lane["sent"].as_u64(), lane["queued"].as_u64(), lane["in_flight"].as_u64()), (Some(150), Some(0), Some(0)), "{s}");
+    assert_eq!(
+        (lane["sent"].as_u64(), lane["queued"].as_u64(), lane["in_flight"].as_u64()),
+        (Some(150), Some(0), Some(0)),
+        "{s}"
+    );
     let charged = used(&member(&server.base, "kim", None).await, "weekly_invitations");
     assert_eq!(charged, 150, "the server charged {charged} for 150 sends");
     let performed = std::fs::read_to_string(&log).unwrap();
@@ -105,7 +126,18 @@ async fn a_week_of_a_real_queue_ends_with_every_item_sent_skipped_or_parked() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("srv"), &["--trust-client-time"], &[]);
     let queue = dir.path().join("queue");
-    let init = ["init", "--account", "ana", "--zone", "Europe/Paris", "--hours", "Mon-Fri 09:00-18:00", "--daily", "invite=30", "--no-warmup"];
+    let init = [
+        "init",
+        "--account",
+        "ana",
+        "--zone",
+        "Europe/Paris",
+        "--hours",
+        "Mon-Fri 09:00-18:00",
+        "--daily",
+        "invite=30",
+        "--no-warmup",
+    ];
     ok(&mut pace(&queue, &server.base, &init));
     let mut leads = String::from("target,note,note_policy,priority\n");
     for i in 0..70 {
@@ -115,7 +147,11 @@ async fn a_week_of_a_real_queue_ends_with_every_item_sent_skipped_or_parked() {
         leads.push_str(&format!("p{i},{note},{policy},{}\n", if i < 8 { 5 } else { 0 }));
     }
     std::fs::write(dir.path().join("leads.csv"), leads).unwrap();
-    ok(&mut pace(&queue, &server.base, &["import", dir.path().join("leads.csv").to_str().unwrap(), "--account", "ana", "--action", "invite"]));
+    ok(&mut pace(
+        &queue,
+        &server.base,
+        &["import", dir.path().join("leads.csv").to_str().unwrap(), "--account", "ana", "--action", "invite"],
+    ));
     // An action the policy does not know: the server refuses the item, which is skipped.
     ok(&mut pace(&queue, &server.base, &["add", "--account", "ana", "--action", "poke", "--target", "p1"]));
     let (exec, log) = recording_sender(dir.path());
@@ -123,10 +159,15 @@ async fn a_week_of_a_real_queue_ends_with_every_item_sent_skipped_or_parked() {
     assert_eq!(plan("5"), plan("5"), "the same seed plans the same schedule");
     assert_ne!(plan("5"), plan("6"));
 
-    let out = pace(&queue, &server.base, &["run", "--until-empty", "--seed", "5", "--virtual-time", MONDAY_6AM, "--exec", &exec, "--json"])
-        .output()
-        .unwrap();
-    let steps: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let out = pace(
+        &queue,
+        &server.base,
+        &["run", "--until-empty", "--seed", "5", "--virtual-time", MONDAY_6AM, "--exec", &exec, "--json"],
+    )
+    .output()
+    .unwrap();
+    let steps: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let sent: Vec<&Value> = steps.iter().filter(|s| s["step"] == "sent").collect();
     assert_eq!(sent.len(), 70);
@@ -135,10 +176,18 @@ async fn a_week_of_a_real_queue_ends_with_every_item_sent_skipped_or_parked() {
     for s in &sent {
         let at: jiff::Timestamp = s["at"].as_str().unwrap().parse().unwrap();
         let local = at.to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Paris").unwrap());
-        assert!((9..18).contains(&local.hour()) && local.weekday().to_monday_one_offset() <= 5, "sent outside working hours: {local}");
+        assert!(
+            (9..18).contains(&local.hour()) && local.weekday().to_monday_one_offset() <= 5,
+            "sent outside working hours: {local}"
+        );
     }
-    let notes: Vec<&Value> = steps.iter().filter(|s| s["step"] != "wait" && s["item"].as_u64().is_some_and(|i| i <= 8)).collect();
-    assert_eq!(steps.iter().filter(|s| s["detail"].as_str().is_some_and(|d| d.contains("without its note"))).count(), 3, "{notes:#?}");
+    let notes: Vec<&Value> =
+        steps.iter().filter(|s| s["step"] != "wait" && s["item"].as_u64().is_some_and(|i| i <= 8)).collect();
+    assert_eq!(
+        steps.iter().filter(|s| s["detail"].as_str().is_some_and(|d| d.contains("without its note"))).count(),
+        3,
+        "{notes:#?}"
+    );
     let skipped: Vec<&Value> = steps.iter().filter(|s| s["step"] == "skipped").collect();
     assert_eq!(skipped.len(), 1);
     assert!(skipped[0]["detail"].as_str().unwrap().contains("field `action`"), "{}", skipped[0]);
@@ -162,9 +211,13 @@ fn a_run_whose_next_send_is_far_off_exits_paused_and_says_why() {
     ok(&mut pace(&queue, server, &["init", "--account", "bo", "--hours", "Mon-Fri 09:00-17:00"]));
     ok(&mut pace(&queue, server, &["add", "--account", "bo", "--target", "x"]));
     ok(&mut pace(&queue, server, &["pause", "--account", "bo", "--until", "2026-12-21T00:00:00Z"]));
-    let out = pace(&queue, server, &["run", "--until-empty", "--max-wait", "1h", "--virtual-time", MONDAY_6AM, "--exec", "true"])
-        .output()
-        .unwrap();
+    let out = pace(
+        &queue,
+        server,
+        &["run", "--until-empty", "--max-wait", "1h", "--virtual-time", MONDAY_6AM, "--exec", "true"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("paused by hand until 2026-12-21"), "{err}");

@@ -95,7 +95,12 @@ impl<S: Sender, C: Clock> Runner<S, C> {
     }
 
     /// The first eligible item of the lane at `now`, or the earliest instant one could go.
-    fn pick_item(&self, id: &LaneId, rec: &LaneRecord, now: Timestamp) -> Result<Result<(Item, bool), Timestamp>, RunError> {
+    fn pick_item(
+        &self,
+        id: &LaneId,
+        rec: &LaneRecord,
+        now: Timestamp,
+    ) -> Result<Result<(Item, bool), Timestamp>, RunError> {
         let items = self.queue.queued(id, PICK_WINDOW)?;
         let mut seen = Vec::with_capacity(items.len());
         for item in &items {

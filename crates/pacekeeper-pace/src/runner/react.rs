@@ -36,7 +36,8 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             let reaction = rec.lane.react(&answer.outcome, now, &mut rng);
             self.planned.remove(&id);
             let mut unplan = Vec::new();
-            let out = self.apply(&mut change, &mut item, &mut rec, &mut account, &answer, reaction, now, &mut unplan)?;
+            let out =
+                self.apply(&mut change, &mut item, &mut rec, &mut account, &answer, reaction, now, &mut unplan)?;
             for lane in unplan {
                 self.planned.remove(&lane);
             }
@@ -47,7 +48,13 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             item.request_id = None;
         }
         change.item(&item, Some(from)).lane(&id, &rec).account(&account);
-        change.ledger(&LedgerEntry { at: now, account: id.account.clone(), item: Some(item.id), what: what.into(), detail: detail.clone() });
+        change.ledger(&LedgerEntry {
+            at: now,
+            account: id.account.clone(),
+            item: Some(item.id),
+            what: what.into(),
+            detail: detail.clone(),
+        });
         change.commit(true)?;
         Ok(Report { lane: id, item: item.id, what, detail, at: now })
     }
@@ -104,7 +111,13 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         if item.action == self.options.invite_action
             && let Some(target) = &item.target
         {
-            let invite = Invite { item: item.id, sent_at: now, state: InviteState::Pending, decided_at: None, cooldown_until: None };
+            let invite = Invite {
+                item: item.id,
+                sent_at: now,
+                state: InviteState::Pending,
+                decided_at: None,
+                cooldown_until: None,
+            };
             change.invite(&item.account, target, &invite);
         }
         let detail = if item.sent_without_note { "sent without its note (notes wait)" } else { "sent" };

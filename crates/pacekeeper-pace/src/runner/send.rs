@@ -30,7 +30,13 @@ pub(crate) struct Answer {
 }
 
 impl<S: Sender, C: Clock> Runner<S, C> {
-    pub(crate) async fn send(&mut self, mut item: Item, without_note: bool, resumed: bool, now: Timestamp) -> Result<Report, RunError> {
+    pub(crate) async fn send(
+        &mut self,
+        mut item: Item,
+        without_note: bool,
+        resumed: bool,
+        now: Timestamp,
+    ) -> Result<Report, RunError> {
         let id = item.lane();
         let account = self.account(&id.account)?;
         let mut rec = self.queue.lane(&id)?.ok_or_else(|| pacekeeper_queue::QueueError::NoItem(item.id))?;

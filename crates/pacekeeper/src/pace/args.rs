@@ -242,7 +242,8 @@ fn parse_daily(s: &str) -> Result<(String, u32), String> {
 
 /// `30d`, `2h 30m`, `90s`, or ISO 8601 (`P30D`); days are 24 hours.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let span: jiff::Span = s.trim().parse().map_err(|e| format!("`{s}` is not a duration (write 30d, 2h, 90s): {e}"))?;
+    let span: jiff::Span =
+        s.trim().parse().map_err(|e| format!("`{s}` is not a duration (write 30d, 2h, 90s): {e}"))?;
     let d = span.to_duration(SpanRelativeTo::days_are_24_hours()).map_err(|e| e.to_string())?;
     Duration::try_from(d).map_err(|_| format!("`{s}` is negative"))
 }

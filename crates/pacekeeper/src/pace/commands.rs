@@ -130,7 +130,8 @@ pub fn import(ctx: &Context, a: args::Import) -> anyhow::Result<ExitCode> {
 
 pub fn pause(ctx: &Context, a: args::Pause) -> anyhow::Result<ExitCode> {
     let queue = ctx.open()?;
-    let mut account = queue.account(&a.account)?.ok_or_else(|| pacekeeper_queue::QueueError::NoAccount(a.account.clone()))?;
+    let mut account =
+        queue.account(&a.account)?.ok_or_else(|| pacekeeper_queue::QueueError::NoAccount(a.account.clone()))?;
     let until = match (a.until, a.for_) {
         (Some(t), _) => t,
         (None, Some(d)) => now().checked_add(d)?,
@@ -138,13 +139,18 @@ pub fn pause(ctx: &Context, a: args::Pause) -> anyhow::Result<ExitCode> {
     };
     account.paused_until = Some(until);
     queue.put_account(&account)?;
-    println!("`{}` paused until {}", account.name, if until == Timestamp::MAX { "resumed".into() } else { until.to_string() });
+    println!(
+        "`{}` paused until {}",
+        account.name,
+        if until == Timestamp::MAX { "resumed".into() } else { until.to_string() }
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn resume(ctx: &Context, a: args::AccountArg) -> anyhow::Result<ExitCode> {
     let queue = ctx.open()?;
-    let mut account = queue.account(&a.account)?.ok_or_else(|| pacekeeper_queue::QueueError::NoAccount(a.account.clone()))?;
+    let mut account =
+        queue.account(&a.account)?.ok_or_else(|| pacekeeper_queue::QueueError::NoAccount(a.account.clone()))?;
     account.paused_until = None;
     account.needs_human = None;
     let mut change = queue.change();

@@ -6,7 +6,9 @@ use std::sync::atomic::AtomicBool;
 
 use jiff::SignedDuration;
 use pacekeeper_client::Client;
-use pacekeeper_pace::{Clock, ExecSender, Options, Outgoing, Runner, Sender, Sent, Step, SystemClock, VirtualClock, WebhookSender};
+use pacekeeper_pace::{
+    Clock, ExecSender, Options, Outgoing, Runner, Sender, Sent, Step, SystemClock, VirtualClock, WebhookSender,
+};
 use pacekeeper_queue::{InviteState, Queue};
 
 use super::args::{self, Pacing, SenderArgs};
@@ -72,7 +74,11 @@ pub fn run(ctx: &Context, a: args::Run) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn drive<S: Sender, C: Clock>(ctx: &Context, mut runner: Runner<S, C>, a: &args::Run) -> anyhow::Result<ExitCode> {
+async fn drive<S: Sender, C: Clock>(
+    ctx: &Context,
+    mut runner: Runner<S, C>,
+    a: &args::Run,
+) -> anyhow::Result<ExitCode> {
     let mut progress = show::Progress::new(runner.queue(), ctx.json)?;
     let stop = AtomicBool::new(false);
     loop {
@@ -103,7 +109,8 @@ async fn drive<S: Sender, C: Clock>(ctx: &Context, mut runner: Runner<S, C>, a: 
 
 pub fn withdraw(ctx: &Context, a: args::Withdraw) -> anyhow::Result<ExitCode> {
     let queue = ctx.open()?;
-    let account = queue.account(&a.account)?.ok_or_else(|| pacekeeper_queue::QueueError::NoAccount(a.account.clone()))?;
+    let account =
+        queue.account(&a.account)?.ok_or_else(|| pacekeeper_queue::QueueError::NoAccount(a.account.clone()))?;
     let older = SignedDuration::try_from(a.older_than)?;
     let sender = sender(&a.sender)?;
     if matches!(sender, CliSender::None) && !a.dry_run {

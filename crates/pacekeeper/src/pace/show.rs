@@ -19,8 +19,11 @@ pub fn plan(ctx: &Context, a: args::Plan) -> anyhow::Result<ExitCode> {
     let queue = ctx.open()?;
     let from = a.from.unwrap_or_else(now);
     let horizon = from.checked_add(SignedDuration::from_hours(24 * i64::from(a.days)))?;
-    let zones: HashMap<String, jiff::tz::TimeZone> =
-        queue.accounts()?.into_iter().filter_map(|acc| Some((acc.name, jiff::tz::TimeZone::get(&acc.zone).ok()?))).collect();
+    let zones: HashMap<String, jiff::tz::TimeZone> = queue
+        .accounts()?
+        .into_iter()
+        .filter_map(|acc| Some((acc.name, jiff::tz::TimeZone::get(&acc.zone).ok()?)))
+        .collect();
     let mut shown = Vec::new();
     let lanes = pacekeeper_pace::plan(&queue, ctx.seed(&queue, a.seed), from, a.pacing == Pacing::On, |s| {
         if s.at < horizon {
@@ -33,9 +36,17 @@ pub fn plan(ctx: &Context, a: args::Plan) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for s in &shown {
-        let local = zones.get(&s.account).map(|z| s.at.to_zoned_datetime(z.clone()).strftime("%a %Y-%m-%d %H:%M %Z").to_string());
+        let local = zones
+            .get(&s.account)
+            .map(|z| s.at.to_zoned_datetime(z.clone()).strftime("%a %Y-%m-%d %H:%M %Z").to_string());
         let target = s.target.as_deref().unwrap_or("-");
-        println!("{}  {:<12} {:<10} {target}  (item {})", local.unwrap_or_else(|| s.at.to_string()), s.account, s.action, s.item);
+        println!(
+            "{}  {:<12} {:<10} {target}  (item {})",
+            local.unwrap_or_else(|| s.at.to_string()),
+            s.account,
+            s.action,
+            s.item
+        );
     }
     for l in &lanes {
         let end = match (&l.stopped, l.drains_at) {
@@ -63,7 +74,8 @@ pub fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
 
 fn print_account(a: &AccountStatus) {
     let warmup = a.warmup.map_or("no warm-up".into(), |(d, n)| format!("warm-up day {d} of {n}"));
-    let rate = a.acceptance_rate.map_or("no answers yet".into(), |r| format!("{:.0} % accepted of {}", r * 100.0, a.decided));
+    let rate =
+        a.acceptance_rate.map_or("no answers yet".into(), |r| format!("{:.0} % accepted of {}", r * 100.0, a.decided));
     println!("{} ({}): {warmup}; {rate}; {} pending", a.account, a.zone, a.pending);
     if let Some(t) = a.oldest_pending {
         println!("  oldest pending invitation sent {t}");
@@ -115,10 +127,20 @@ pub async fn dry_run(ctx: &Context, queue: &Queue, client: &Client) -> anyhow::R
         };
         let answer = client.decide(&req).await?;
         if ctx.json {
-            println!("{}", serde_json::json!({ "account": id.account, "action": id.action, "item": item.id, "decision": answer.decision }));
+            println!(
+                "{}",
+                serde_json::json!({ "account": id.account, "action": id.action, "item": item.id, "decision": answer.decision })
+            );
         } else {
             let d = &answer.decision;
-            println!("{}/{} item {}: {} — {}", id.account, id.action, item.id, if d.allowed { "would go" } else { "would wait" }, d.message);
+            println!(
+                "{}/{} item {}: {} — {}",
+                id.account,
+                id.action,
+                item.id,
+                if d.allowed { "would go" } else { "would wait" },
+                d.message
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
