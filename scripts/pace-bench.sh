@@ -68,6 +68,6 @@ export PACEKEEPER_QUEUE=$d/run-queue PACEKEEPER_SERVER=$server
 "$bin" pace init --account r1 --no-warmup --withdraw-after 0d >/dev/null
 head -n "$SENDS" "$d/leads.jsonl" > "$d/sends.jsonl"
 "$bin" pace import "$d/sends.jsonl" --account r1 --action invite >/dev/null
-out=$( { measure "run $SENDS sends" "$bin" pace run --until-empty --pacing off --webhook "http://127.0.0.1:$(cat "$d/sink.port")/" 2>&1 >/dev/null; } 2>&1 | grep "^run ")
+out=$( { measure "run $SENDS sends" ${PROFILE:-} "$bin" pace run --until-empty --pacing off --webhook "http://127.0.0.1:$(cat "$d/sink.port")/" 2>&1 >/dev/null; } 2>&1 | grep "^run ")
 echo "$out"
 echo "$out" | awk -v n="$SENDS" '{ for (i = 1; i <= NF; i++) { if ($i == "user") u = $(i-2); if ($i == "sys") s = $(i-2) } } END { printf "runner CPU per send: %.0f µs (user+sys over %d sends)\n", (u + s) * 1e6 / n, n }'

@@ -54,12 +54,16 @@ pub fn mark(
 impl<S: Sender, C: Clock> Runner<S, C> {
     /// Posts the events waiting in the queue, a batch at a time. A server out of reach leaves
     /// them for the next step; a batch the server refuses is dropped, with a ledger line.
-    pub async fn flush_events(&self) -> Result<usize, RunError> {
+    pub async fn flush_events(&mut self) -> Result<usize, RunError> {
         let Some(client) = &self.client else { return Ok(0) };
+        if !self.outbox_dirty {
+            return Ok(0);
+        }
         let mut posted = 0;
         loop {
             let batch = self.queue.outbox(self.options.events_batch)?;
             if batch.is_empty() {
+                self.outbox_dirty = false;
                 return Ok(posted);
             }
             let (seqs, events): (Vec<u64>, Vec<Event>) = batch.into_iter().unzip();

@@ -7,8 +7,10 @@ use pacekeeper_api::{Decision, Reason};
 use pacekeeper_client::Feedback;
 use pacekeeper_pacer::{LearnedLimit, Outcome};
 
-/// The outcome of a Pacekeeper decision for a request that carried a note or not.
-pub fn of_decision(d: &Decision, with_note: bool) -> Outcome {
+/// The outcome of a Pacekeeper decision, answered at `now`, for a request that carried a
+/// note or not. A restriction the answer gives no retry time for (the action would stay
+/// denied for another reason too) still ends: its end is the wait.
+pub fn of_decision(d: &Decision, with_note: bool, now: jiff::Timestamp) -> Outcome {
     let limit = d.limit.as_deref();
     if d.allowed {
         let binding = d.limits.iter().find(|l| Some(&*l.name) == limit).or_else(|| d.limits.first());
@@ -18,9 +20,11 @@ pub fn of_decision(d: &Decision, with_note: bool) -> Outcome {
             limit: binding.map(|l| l.name.to_string()),
         };
     }
+    let restriction_end = d.restriction.as_ref().and_then(|r| r.until).filter(|_| d.reason == Reason::Restricted);
+    let until_end = restriction_end.map(|u| now.duration_until(u).unsigned_abs());
     Outcome::Denied {
         reason: d.reason,
-        retry_after: d.retry_after.map(Duration::from_secs),
+        retry_after: d.retry_after.map(Duration::from_secs).or(until_end),
         limit: limit.map(str::to_string),
         with_note,
     }

@@ -13,13 +13,15 @@ use crate::runner::{Report, Runner};
 use crate::sender::{Outgoing, Sent};
 use crate::{Clock, RunError, Sender, mark};
 
-/// After a failed withdrawal, the account's next one waits this long.
+/// After a failed withdrawal, the account's next one waits this long. (`withdraw_after`
+/// also holds when the next check is due when nothing is stale.)
 const WITHDRAW_BACKOFF: Duration = Duration::from_secs(15 * 60);
 
 impl<S: Sender, C: Clock> Runner<S, C> {
     /// Withdraws one stale invitation if one is due now.
     pub(crate) async fn withdraw_due(&mut self, now: Timestamp) -> Result<Option<Report>, RunError> {
-        for account in self.queue.accounts()? {
+        for name in self.account_names.clone() {
+            let account = self.account(&name)?;
             if account.withdraw_after_days == 0 || self.withdraw_after.get(&account.name).is_some_and(|t| *t > now) {
                 continue;
             }
@@ -33,8 +35,19 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             if let Some(target) = self.stale(&account.name, now, older_than, 1)?.pop() {
                 return self.withdraw(&account, &target, now).await.map(Some);
             }
+            // Nothing is stale: the oldest pending invitation (or one sent from now on)
+            // becomes stale no sooner than this. Outcomes and new invitations come only
+            // through this runner while it holds the queue.
+            let oldest = self.oldest_pending(&account.name)?.unwrap_or(now);
+            let next = oldest.checked_add(older_than).unwrap_or(Timestamp::MAX);
+            self.withdraw_after.insert(account.name.clone(), next);
         }
         Ok(None)
+    }
+
+    fn oldest_pending(&self, account: &str) -> Result<Option<Timestamp>, RunError> {
+        let invites = self.queue.invites(account)?;
+        Ok(invites.into_iter().filter(|(_, i)| i.state == InviteState::Pending).map(|(_, i)| i.sent_at).min())
     }
 
     /// This queue's pending invitations of `account` sent more than `older_than` before
@@ -77,6 +90,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         let report = |what, detail: String| Report { lane: lane.clone(), item: invite.item, what, detail, at: now };
         match self.sender.send(&out).await {
             Sent::Done => {
+                self.outbox_dirty = true;
                 mark(&self.queue, &account.name, target, InviteState::Withdrawn, now, self.clock.is_virtual())?;
                 self.count_withdrawal(&account.name, now)?;
                 Ok(report(

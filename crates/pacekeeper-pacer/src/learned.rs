@@ -8,8 +8,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// Sends remembered at most, whatever the learned amounts say: a bound on the state's size.
-pub const MAX_REMEMBERED_SENDS: usize = 10_000;
+/// Sends remembered at most, whatever the learned amounts say: a bound on the state's size
+/// (it is stored with the lane and read at every send). A learned amount above it is not
+/// enforced here; the server's `remaining` still is.
+pub const MAX_REMEMBERED_SENDS: usize = 1_000;
 
 /// One learned limit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +28,8 @@ pub struct LearnedLimit {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Learned {
     limits: Vec<LearnedLimit>,
-    sends: VecDeque<Timestamp>,
+    /// Instants of the recent sends, in milliseconds since the epoch, oldest first.
+    sends: VecDeque<i64>,
     /// Names of limits seen on answers to requests without a note: they count every send.
     #[serde(default)]
     plain: Vec<String>,
@@ -81,11 +84,13 @@ impl Learned {
 
     /// Records a send at `at`, forgetting those older than the longest window.
     pub fn record(&mut self, at: Timestamp) {
+        let at = at.as_millisecond();
         self.sends.push_back(at);
-        let longest = self.limits.iter().map(|l| l.window).max().unwrap_or(Duration::ZERO);
+        let longest = self.limits.iter().map(|l| l.window.as_millis() as i64).max().unwrap_or(0);
+        // Only the `amount` latest sends can fill a window of that amount.
+        let needed = self.limits.iter().map(|l| l.amount).max().unwrap_or(0).min(MAX_REMEMBERED_SENDS as u64) as usize;
         while let Some(&first) = self.sends.front() {
-            let old = first.checked_add(longest).is_ok_and(|end| end <= at);
-            if old || self.sends.len() > MAX_REMEMBERED_SENDS {
+            if first.saturating_add(longest) <= at || self.sends.len() > needed {
                 self.sends.pop_front();
             } else {
                 break;
@@ -109,14 +114,15 @@ impl Learned {
 
     /// When `limit` has room for a send at or after `t`, if it has none at `t`.
     fn free_for(&self, limit: &LearnedLimit, t: Timestamp) -> Option<Timestamp> {
-        let start = t.checked_sub(limit.window).unwrap_or(Timestamp::MIN);
-        let inside: Vec<&Timestamp> = self.sends.iter().filter(|s| **s > start && **s <= t).collect();
+        let (now, window) = (t.as_millisecond(), limit.window.as_millis() as i64);
+        let start = now.saturating_sub(window);
+        let inside: Vec<i64> = self.sends.iter().copied().filter(|s| *s > start && *s <= now).collect();
         let over = (inside.len() as u64 + 1).checked_sub(limit.amount)?;
         if over == 0 {
             return None;
         }
         // The send whose leaving makes room: the `over`-th oldest inside the window.
         let leaving = inside.get(over as usize - 1)?;
-        leaving.checked_add(limit.window).ok()
+        Timestamp::from_millisecond(leaving.saturating_add(window)).ok()
     }
 }

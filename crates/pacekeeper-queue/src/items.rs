@@ -252,6 +252,30 @@ impl Queue {
         })
     }
 
+    /// Up to `limit` queued items of `lane` in the order they go, starting after the index
+    /// key `after` (from the start when `None`), each with its index key to continue from. A
+    /// runner that pages this way never re-reads what it already took off the front.
+    pub fn queued_page(&self, lane: &LaneId, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Item)>, QueueError> {
+        let prefix = keys::lane(lane);
+        let mut end = prefix.clone();
+        end.push(0xFF);
+        let start = match after {
+            Some(k) => std::ops::Bound::Excluded(k.to_vec()),
+            None => std::ops::Bound::Included(prefix),
+        };
+        let mut out = Vec::new();
+        for g in self.queued.range::<Vec<u8>, _>((start, std::ops::Bound::Excluded(end))).take(limit) {
+            let (k, id) = g.into_inner()?;
+            out.push((k.to_vec(), self.item(keys::id_at_end(&id).unwrap_or(0))?));
+        }
+        Ok(out)
+    }
+
+    /// Every item, in the order they were added, read as the iterator advances.
+    pub fn items(&self) -> impl Iterator<Item = Result<Item, QueueError>> + '_ {
+        self.items.iter().map(|g| decode("item", &g.into_inner()?.1))
+    }
+
     /// Items recorded in flight: sent (or about to be) when the last run stopped.
     pub fn in_flight(&self) -> Result<Vec<Item>, QueueError> {
         let mut out = Vec::new();

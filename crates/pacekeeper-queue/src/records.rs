@@ -29,6 +29,15 @@ impl Queue {
         self.lanes.get(keys::lane(id))?.map(|v| decode("lane", &v)).transpose()
     }
 
+    /// The id of every lane, by account and action.
+    pub fn lane_ids(&self) -> Result<Vec<LaneId>, QueueError> {
+        let mut out = Vec::new();
+        for g in self.lanes.iter() {
+            out.extend(keys::lane_id(&g.into_inner()?.0));
+        }
+        Ok(out)
+    }
+
     /// Every lane, by account and action.
     pub fn lanes(&self) -> Result<Vec<(LaneId, LaneRecord)>, QueueError> {
         let mut out = Vec::new();

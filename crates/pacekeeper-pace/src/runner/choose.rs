@@ -8,9 +8,6 @@ use pacekeeper_queue::{Account, Item, ItemState, LaneId, LaneRecord, NotePolicy}
 use super::{Runner, rng_for};
 use crate::{Clock, RunError, Sender};
 
-/// Items of a lane looked at for one slot: the first eligible one among them goes.
-pub const PICK_WINDOW: usize = 256;
-
 pub(crate) enum Choice {
     Send(Item, bool),
     Wait(Timestamp, String),
@@ -23,7 +20,8 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         let mut soonest: Option<(Timestamp, String)> = None;
         let mut blocked = Vec::new();
         let mut any = false;
-        for (id, rec) in self.queue.lanes()? {
+        for id in self.lane_ids.clone() {
+            let Some(rec) = self.queue.lane(&id)? else { continue };
             if self.queue.count(&id, ItemState::Queued)? == 0 {
                 continue;
             }
@@ -39,7 +37,9 @@ impl<S: Sender, C: Clock> Runner<S, C> {
                 }
                 Ok(_) => match self.pick_item(&id, &rec, now)? {
                     Ok((item, without_note)) => return Ok(Choice::Send(item, without_note)),
-                    Err(at) => {
+                    // The counters and the window disagree: nothing here to wait for.
+                    Err(None) => continue,
+                    Err(Some(at)) => {
                         self.planned.insert(id.clone(), at);
                         if soonest.as_ref().is_none_or(|(s, _)| at < *s) {
                             let why = "every queued item waits (a target on cooldown, or the note allowance)";
@@ -94,32 +94,42 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         Ok(Ok((at, why)))
     }
 
-    /// The first eligible item of the lane at `now`, or the earliest instant one could go.
+    /// The first eligible item of the lane at `now`, or the earliest instant one could go
+    /// (`None` when none is queued).
+    /// Items are read in the order they go, so the first eligible one is the pick and the
+    /// rest are not read.
+    #[allow(clippy::type_complexity)]
     fn pick_item(
-        &self,
+        &mut self,
         id: &LaneId,
         rec: &LaneRecord,
         now: Timestamp,
-    ) -> Result<Result<(Item, bool), Timestamp>, RunError> {
-        let items = self.queue.queued(id, PICK_WINDOW)?;
-        let mut seen = Vec::with_capacity(items.len());
-        for item in &items {
-            let cooldown = match (&item.target, id.action == self.options.invite_action) {
+    ) -> Result<Result<(Item, bool), Option<Timestamp>>, RunError> {
+        let mut soonest: Option<Timestamp> = None;
+        let invites = id.action == self.options.invite_action;
+        for (_, item) in self.front(id)?.to_vec() {
+            let cooldown = match (&item.target, invites) {
                 (Some(t), true) => self.queue.invite(&id.account, t)?.and_then(|i| i.cooldown_until),
                 _ => None,
             };
-            seen.push(PacerItem {
+            let seen = PacerItem {
                 priority: i32::from(item.priority),
                 seq: item.id,
                 not_before: item.not_before.max(cooldown),
                 has_note: item.note.is_some(),
                 note_optional: item.note_policy == NotePolicy::Optional,
-            });
+            };
+            match pick(std::slice::from_ref(&seen), now, rec.lane.notes_until) {
+                Pick::Send { without_note, .. } => return Ok(Ok((item, without_note))),
+                Pick::Nothing(at) => {
+                    soonest = match (soonest, at) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    }
+                }
+            }
         }
-        Ok(match pick(&seen, now, rec.lane.notes_until) {
-            Pick::Send { index, without_note } => Ok((items[index].clone(), without_note)),
-            Pick::Nothing(at) => Err(at.unwrap_or(now)),
-        })
+        Ok(Err(soonest))
     }
 
     pub(crate) fn account(&self, name: &str) -> Result<Account, RunError> {

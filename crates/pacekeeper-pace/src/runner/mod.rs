@@ -5,6 +5,7 @@
 mod choose;
 mod react;
 mod send;
+mod window;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -83,6 +84,17 @@ pub struct Runner<S, C> {
     pub(crate) warmed: HashMap<String, Date>,
     /// Withdrawals held back after a failure, per account, until then.
     pub(crate) withdraw_after: HashMap<String, Timestamp>,
+    /// Sends left in flight by an earlier run are finished: from then on this runner is the
+    /// queue's only writer and finishes each send before the next.
+    pub(crate) resumed: bool,
+    /// The queue's lanes and accounts, read once: nothing adds any while the runner holds
+    /// the queue.
+    pub(crate) lane_ids: Vec<LaneId>,
+    pub(crate) account_names: Vec<String>,
+    /// The front of each lane's queue.
+    pub(crate) windows: HashMap<LaneId, window::Window>,
+    /// Events may be waiting to be posted.
+    pub(crate) outbox_dirty: bool,
 }
 
 impl<S: Sender, C: Clock> Runner<S, C> {
@@ -98,6 +110,11 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             planned: HashMap::new(),
             warmed: HashMap::new(),
             withdraw_after: HashMap::new(),
+            resumed: false,
+            lane_ids: Vec::new(),
+            account_names: Vec::new(),
+            windows: HashMap::new(),
+            outbox_dirty: true,
         }
     }
 
@@ -115,9 +132,16 @@ impl<S: Sender, C: Clock> Runner<S, C> {
     pub async fn step(&mut self) -> Result<Step, RunError> {
         let now = self.clock.now();
         self.flush_events().await?;
-        if let Some(item) = self.queue.in_flight()?.into_iter().next() {
-            let without_note = item.sent_without_note;
-            return Ok(Step::Did(self.send(item, without_note, true, now).await?));
+        if !self.resumed {
+            self.lane_ids = self.queue.lane_ids()?;
+            self.account_names = self.queue.accounts()?.into_iter().map(|a| a.name).collect();
+            match self.queue.in_flight()?.into_iter().next() {
+                Some(item) => {
+                    let without_note = item.sent_without_note;
+                    return Ok(Step::Did(self.send(item, without_note, true, now).await?));
+                }
+                None => self.resumed = true,
+            }
         }
         if let Some(report) = self.withdraw_due(now).await? {
             return Ok(Step::Did(report));

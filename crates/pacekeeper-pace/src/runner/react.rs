@@ -3,6 +3,7 @@
 //! change.
 
 use jiff::Timestamp;
+use pacekeeper_api::Reason;
 use pacekeeper_pacer::{Outcome, Reaction};
 use pacekeeper_queue::{Account, Change, Invite, InviteState, Item, ItemState, LaneRecord, LedgerEntry};
 
@@ -56,6 +57,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             detail: detail.clone(),
         });
         change.commit(true)?;
+        self.item_changed(&item);
         Ok(Report { lane: id, item: item.id, what, detail, at: now })
     }
 
@@ -95,8 +97,15 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             }
             Reaction::NeedsHuman => {
                 item.state = ItemState::Parked;
-                account.needs_human = Some(reason.clone());
-                ("parked", format!("{reason}; the account waits for a person"))
+                let verification = answer.decision.as_ref().is_some_and(|d| d.reason == Reason::VerificationRequired);
+                if verification {
+                    // Verification blocks the account, whichever lane asked.
+                    account.needs_human = Some(reason.clone());
+                    ("parked", format!("{reason}; the account waits for a person"))
+                } else {
+                    rec.why = Some(format!("{reason}: waiting will not help"));
+                    ("parked", format!("{reason}; the lane waits for a person"))
+                }
             }
             Reaction::Retry(t) => ("failed", format!("{reason}; retried at {t}")),
             Reaction::NotesWait(t) => ("deferred", format!("{reason}; notes wait until {t}")),
@@ -137,7 +146,9 @@ impl<S: Sender, C: Clock> Runner<S, C> {
     ) -> Result<Vec<pacekeeper_queue::LaneId>, RunError> {
         let mut paused = Vec::new();
         let blocks = answer.decision.as_ref().and_then(|d| d.restriction.as_ref()).map(|r| r.blocks.clone());
-        for (id, mut rec) in self.queue.lanes()? {
+        for id in &self.lane_ids {
+            let Some(mut rec) = self.queue.lane(id)? else { continue };
+            let id = id.clone();
             let in_scope = blocks.as_ref().is_none_or(|b| b.is_empty() || b.contains(&id.action));
             if id.account != item.account || id.action == item.action || !in_scope {
                 continue;

@@ -69,6 +69,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         let mut change = self.queue.change();
         change.item(item, Some(from)).lane(&item.lane(), rec);
         change.commit(true)?;
+        self.item_changed(item);
         Ok(())
     }
 
@@ -86,7 +87,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         if let Some(client) = &self.client {
             match client.decide(&self.request(item, account, note.clone(), now)).await {
                 Ok(a) => {
-                    answer.outcome = outcome::of_decision(&a.decision, with_note);
+                    answer.outcome = outcome::of_decision(&a.decision, with_note, now);
                     answer.learned = outcome::learned_from_decision(&a.decision);
                     answer.learned.extend(outcome::learned_from_feedback(&a.feedback));
                     answer.decision = Some(a.decision);

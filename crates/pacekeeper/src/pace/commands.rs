@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use jiff::Timestamp;
 use pacekeeper_pace::import::{self, Defaults, Format};
 use pacekeeper_pacer::{Stop, Warmup};
-use pacekeeper_queue::{Account, Added, NewItem, NotePolicy, Queue};
+use pacekeeper_queue::{Account, Added, ItemState, NewItem, NotePolicy, Queue};
 
 use super::args;
 
@@ -162,7 +162,21 @@ pub fn resume(ctx: &Context, a: args::AccountArg) -> anyhow::Result<ExitCode> {
             change.lane(&id, &rec);
         }
     }
+    let mut requeued = 0;
+    for item in queue.items() {
+        let mut item = item?;
+        if item.account == account.name && item.state == ItemState::Parked {
+            item.state = ItemState::Queued;
+            item.request_id = None;
+            change.item(&item, Some(ItemState::Parked));
+            requeued += 1;
+        }
+    }
     change.commit(true)?;
-    println!("`{}` resumed (a pause the server gave stays until it ends)", account.name);
+    println!(
+        "`{}` resumed; {requeued} parked item{} queued again (a pause the server gave stays until it ends)",
+        account.name,
+        if requeued == 1 { "" } else { "s" }
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -152,7 +152,7 @@ pub fn mark(ctx: &Context, a: args::Mark) -> anyhow::Result<ExitCode> {
         args::Outcome::Withdrawn => InviteState::Withdrawn,
     };
     pacekeeper_pace::mark(&queue, &a.account, &a.target, state, a.at.unwrap_or_else(now), a.at.is_some())?;
-    let runner = Runner::new(queue, Some(client(ctx)?), CliSender::None, SystemClock, Options::default());
+    let mut runner = Runner::new(queue, Some(client(ctx)?), CliSender::None, SystemClock, Options::default());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let posted = runtime.block_on(runner.flush_events())?;
     let left = runner.queue().outbox(1)?.len();
