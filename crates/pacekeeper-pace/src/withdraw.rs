@@ -91,6 +91,8 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         match self.sender.send(&out).await {
             Sent::Done => {
                 self.outbox_dirty = true;
+                // An outcome may restart lanes stopped until an event: read them again.
+                self.records.clear();
                 mark(&self.queue, &account.name, target, InviteState::Withdrawn, now, self.clock.is_virtual())?;
                 self.count_withdrawal(&account.name, now)?;
                 Ok(report(

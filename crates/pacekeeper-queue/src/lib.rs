@@ -114,8 +114,13 @@ impl std::fmt::Debug for Queue {
     }
 }
 
-/// Block cache of the queue's store: what bounds its memory, whatever the queue's length.
+/// Block cache of the queue's store: with the memtables and the journal below, what bounds
+/// its memory, whatever the queue's length.
 const CACHE_BYTES: u64 = 32 << 20;
+/// Writes held in memory per keyspace before they go to disk.
+const MEMTABLE_BYTES: u64 = 8 << 20;
+/// Journal kept before memtables are flushed (fjall's least); it is replayed at open.
+const JOURNAL_BYTES: u64 = 64 << 20;
 
 impl Queue {
     /// Opens (or creates) the queue in `path`. One process at a time holds it.
@@ -123,8 +128,13 @@ impl Queue {
         let path = path.as_ref();
         let open = |source| QueueError::Open { path: path.to_path_buf(), source };
         std::fs::create_dir_all(path).map_err(|e| open(e.into()))?;
-        let db = Database::builder(path).cache_size(CACHE_BYTES).open().map_err(open)?;
-        let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default).map_err(open);
+        let db = Database::builder(path)
+            .cache_size(CACHE_BYTES)
+            .max_journaling_size(JOURNAL_BYTES)
+            .open()
+            .map_err(open)?;
+        let options = || KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
+        let ks = |name: &str| db.keyspace(name, options).map_err(open);
         let meta = ks("meta")?;
         let next = match meta.get("next")? {
             Some(v) => u64::from_be_bytes(v[..].try_into().unwrap_or([0; 8])),

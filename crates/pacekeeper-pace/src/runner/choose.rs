@@ -21,7 +21,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         let mut blocked = Vec::new();
         let mut any = false;
         for id in self.lane_ids.clone() {
-            let Some(rec) = self.queue.lane(&id)? else { continue };
+            let Some(rec) = self.lane_record(&id)? else { continue };
             if self.queue.count(&id, ItemState::Queued)? == 0 {
                 continue;
             }

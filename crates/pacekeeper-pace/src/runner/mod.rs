@@ -95,6 +95,8 @@ pub struct Runner<S, C> {
     pub(crate) windows: HashMap<LaneId, window::Window>,
     /// Events may be waiting to be posted.
     pub(crate) outbox_dirty: bool,
+    /// Lanes as last written: read from the store once, then kept in step with every write.
+    pub(crate) records: HashMap<LaneId, pacekeeper_queue::LaneRecord>,
 }
 
 impl<S: Sender, C: Clock> Runner<S, C> {
@@ -115,6 +117,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             account_names: Vec::new(),
             windows: HashMap::new(),
             outbox_dirty: true,
+            records: HashMap::new(),
         }
     }
 
@@ -184,6 +187,21 @@ impl<S: Sender, C: Clock> Runner<S, C> {
                 return Ok(step);
             }
         }
+    }
+}
+
+impl<S, C> Runner<S, C> {
+    /// A lane as last written (from memory once read).
+    pub(crate) fn lane_record(&self, id: &LaneId) -> Result<Option<pacekeeper_queue::LaneRecord>, RunError> {
+        match self.records.get(id) {
+            Some(r) => Ok(Some(r.clone())),
+            None => Ok(self.queue.lane(id)?),
+        }
+    }
+
+    /// Remembers a lane just written.
+    pub(crate) fn lane_written(&mut self, id: &LaneId, rec: &pacekeeper_queue::LaneRecord) {
+        self.records.insert(id.clone(), rec.clone());
     }
 }
 

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use pacekeeper_api::Reason;
 use pacekeeper_pacer::{Outcome, Reaction};
-use pacekeeper_queue::{Account, Change, Invite, InviteState, Item, ItemState, LaneRecord, LedgerEntry};
+use pacekeeper_queue::{Account, Change, Invite, InviteState, Item, ItemState, LaneId, LaneRecord, LedgerEntry};
 
 use super::send::Answer;
 use super::{Report, Runner, rng_for};
@@ -39,8 +39,9 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             let mut unplan = Vec::new();
             let out =
                 self.apply(&mut change, &mut item, &mut rec, &mut account, &answer, reaction, now, &mut unplan)?;
-            for lane in unplan {
-                self.planned.remove(&lane);
+            for (lane, paused) in &unplan {
+                self.planned.remove(lane);
+                self.records.insert(lane.clone(), paused.clone());
             }
             out
         };
@@ -58,6 +59,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         });
         change.commit(true)?;
         self.item_changed(&item);
+        self.lane_written(&id, &rec);
         Ok(Report { lane: id, item: item.id, what, detail, at: now })
     }
 
@@ -71,7 +73,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         answer: &Answer,
         reaction: Reaction,
         now: Timestamp,
-        unplan: &mut Vec<pacekeeper_queue::LaneId>,
+        unplan: &mut Vec<(LaneId, LaneRecord)>,
     ) -> Result<(&'static str, String), RunError> {
         let reason = reason_of(answer);
         item.last_reason = Some(reason.clone());
@@ -143,11 +145,11 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         account: &mut Account,
         until: Timestamp,
         reason: &str,
-    ) -> Result<Vec<pacekeeper_queue::LaneId>, RunError> {
+    ) -> Result<Vec<(LaneId, LaneRecord)>, RunError> {
         let mut paused = Vec::new();
         let blocks = answer.decision.as_ref().and_then(|d| d.restriction.as_ref()).map(|r| r.blocks.clone());
         for id in &self.lane_ids {
-            let Some(mut rec) = self.queue.lane(id)? else { continue };
+            let Some(mut rec) = self.lane_record(id)? else { continue };
             let id = id.clone();
             let in_scope = blocks.as_ref().is_none_or(|b| b.is_empty() || b.contains(&id.action));
             if id.account != item.account || id.action == item.action || !in_scope {
@@ -156,7 +158,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             rec.lane.pause_until(until);
             rec.why = Some(format!("{reason} until {until}"));
             change.lane(&id, &rec);
-            paused.push(id);
+            paused.push((id, rec));
         }
         if let Some(w) = account.warmup.as_mut() {
             w.restricted();
