@@ -19,8 +19,12 @@ const MONDAY: &str = "2026-12-07T09:00:00Z";
 
 async fn server() -> (String, tokio::sync::oneshot::Sender<()>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let config =
-        Config { listen: "127.0.0.1:0".into(), data: dir.path().to_path_buf(), trust_client_time: true, ..Config::default() };
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        data: dir.path().to_path_buf(),
+        trust_client_time: true,
+        ..Config::default()
+    };
     let server = Server::new(&config, |_| None).unwrap();
     let listeners = Listeners::bind(&config, false).await.unwrap();
     let base = format!("http://{}", listeners.http.local_addr().unwrap());
@@ -71,7 +75,8 @@ fn add(q: &Queue, action: &str, n: usize) {
 
 async fn run<S: Sender>(runner: &mut Runner<S, VirtualClock>, max_wait: Duration) -> (Step, Vec<Step>) {
     let mut steps = Vec::new();
-    let last = runner.run_until_empty(Some(max_wait), |s| steps.push(s.clone()), &AtomicBool::new(false)).await.unwrap();
+    let last =
+        runner.run_until_empty(Some(max_wait), |s| steps.push(s.clone()), &AtomicBool::new(false)).await.unwrap();
     (last, steps)
 }
 
@@ -103,7 +108,8 @@ async fn a_restriction_pauses_every_lane_it_blocks_and_no_other() {
     add(&q, "inmail", 2);
     add(&q, "message", 4);
     let options = Options { pacing: false, ..Options::default() };
-    let mut runner = Runner::new(q, Some(client), Recorder::default(), VirtualClock::new(MONDAY.parse().unwrap()), options);
+    let mut runner =
+        Runner::new(q, Some(client), Recorder::default(), VirtualClock::new(MONDAY.parse().unwrap()), options);
     let (last, steps) = run(&mut runner, Duration::from_secs(3600)).await;
 
     let Step::Wait { until: resume, why } = &last else { panic!("{last:?}") };
@@ -113,8 +119,10 @@ async fn a_restriction_pauses_every_lane_it_blocks_and_no_other() {
         steps.iter().filter(|s| matches!(s, Step::Did(r) if r.what == "sent" && r.lane.action == action)).count()
     };
     assert_eq!((sent("message"), sent("invite"), sent("inmail")), (4, 0, 0));
-    let denied: Vec<&str> =
-        steps.iter().filter_map(|s| if let Step::Did(r) = s { (r.what == "denied").then_some(&*r.lane.action) } else { None }).collect();
+    let denied: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| if let Step::Did(r) = s { (r.what == "denied").then_some(&*r.lane.action) } else { None })
+        .collect();
     assert_eq!(denied.len(), 1, "one denial paused both blocked lanes: {denied:?}");
     for action in ["invite", "inmail"] {
         let lane = runner.queue().lane(&LaneId { account: "rex".into(), action: action.into() }).unwrap().unwrap();
@@ -142,7 +150,11 @@ async fn a_send_that_fails_is_retried_under_the_same_request_id_and_charged_once
     assert_eq!(weekly.used, 3, "three sends, nine attempts, three charges");
     let sent = runner.queue().item(1).unwrap();
     assert_eq!(sent.attempts, 3);
-    assert!(sent.request_id.as_deref().is_some_and(|r| r.ends_with("-1-1")), "the first attempt's id: {:?}", sent.request_id);
+    assert!(
+        sent.request_id.as_deref().is_some_and(|r| r.ends_with("-1-1")),
+        "the first attempt's id: {:?}",
+        sent.request_id
+    );
 }
 
 /// A third-party API: answers 429 with its own headers on every other send.
@@ -166,7 +178,8 @@ async fn without_a_server_the_other_sides_answers_pace_the_lane() {
     let q = queue(dir.path());
     add(&q, "message", 6);
     let options = Options { pacing: false, ..Options::default() };
-    let mut runner = Runner::new(q, None, ThirdParty(Mutex::new(0)), VirtualClock::new(MONDAY.parse().unwrap()), options);
+    let mut runner =
+        Runner::new(q, None, ThirdParty(Mutex::new(0)), VirtualClock::new(MONDAY.parse().unwrap()), options);
     let (last, steps) = run(&mut runner, Duration::from_secs(86_400)).await;
     assert_eq!(last, Step::Drained);
     let mut wait_from: Option<Timestamp> = None;

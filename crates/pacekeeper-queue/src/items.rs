@@ -255,7 +255,12 @@ impl Queue {
     /// Up to `limit` queued items of `lane` in the order they go, starting after the index
     /// key `after` (from the start when `None`), each with its index key to continue from. A
     /// runner that pages this way never re-reads what it already took off the front.
-    pub fn queued_page(&self, lane: &LaneId, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Item)>, QueueError> {
+    pub fn queued_page(
+        &self,
+        lane: &LaneId,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Item)>, QueueError> {
         let prefix = keys::lane(lane);
         let mut end = prefix.clone();
         end.push(0xFF);

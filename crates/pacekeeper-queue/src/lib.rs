@@ -128,11 +128,8 @@ impl Queue {
         let path = path.as_ref();
         let open = |source| QueueError::Open { path: path.to_path_buf(), source };
         std::fs::create_dir_all(path).map_err(|e| open(e.into()))?;
-        let db = Database::builder(path)
-            .cache_size(CACHE_BYTES)
-            .max_journaling_size(JOURNAL_BYTES)
-            .open()
-            .map_err(open)?;
+        let db =
+            Database::builder(path).cache_size(CACHE_BYTES).max_journaling_size(JOURNAL_BYTES).open().map_err(open)?;
         let options = || KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
         let ks = |name: &str| db.keyspace(name, options).map_err(open);
         let meta = ks("meta")?;

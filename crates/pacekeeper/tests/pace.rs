@@ -112,7 +112,7 @@ async fn twenty_kill_9s_of_a_run_charge_nothing_twice() {
     let performed = std::fs::read_to_string(&log).unwrap();
     let mut per_item: HashMap<String, u32> = HashMap::new();
     for id in performed.lines().filter(|l| !l.is_empty()) {
-        let item = id.rsplitn(2, '-').nth(1).unwrap().to_string();
+        let item = id.rsplit_once('-').unwrap().0.to_string();
         *per_item.entry(item).or_default() += 1;
     }
     assert_eq!(per_item.len(), 150, "every item performed: {}", &performed[..performed.len().min(300)]);

@@ -9,7 +9,7 @@ use super::{Runner, rng_for};
 use crate::{Clock, RunError, Sender};
 
 pub(crate) enum Choice {
-    Send(Item, bool),
+    Send(Box<Item>, bool),
     Wait(Timestamp, String),
     Drained,
     Blocked(Vec<String>),
@@ -36,7 +36,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
                     }
                 }
                 Ok(_) => match self.pick_item(&id, &rec, now)? {
-                    Ok((item, without_note)) => return Ok(Choice::Send(item, without_note)),
+                    Ok((item, without_note)) => return Ok(Choice::Send(Box::new(item), without_note)),
                     // The counters and the window disagree: nothing here to wait for.
                     Err(None) => continue,
                     Err(Some(at)) => {

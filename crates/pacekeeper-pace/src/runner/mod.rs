@@ -150,7 +150,9 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             return Ok(Step::Did(report));
         }
         match self.choose(now)? {
-            choose::Choice::Send(item, without_note) => Ok(Step::Did(self.send(item, without_note, false, now).await?)),
+            choose::Choice::Send(item, without_note) => {
+                Ok(Step::Did(self.send(*item, without_note, false, now).await?))
+            }
             choose::Choice::Wait(until, why) => Ok(Step::Wait { until, why }),
             choose::Choice::Drained => Ok(Step::Drained),
             choose::Choice::Blocked(why) => Ok(Step::Blocked(why)),

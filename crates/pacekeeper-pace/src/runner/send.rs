@@ -39,7 +39,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
     ) -> Result<Report, RunError> {
         let id = item.lane();
         let account = self.account(&id.account)?;
-        let mut rec = self.lane_record(&id)?.ok_or_else(|| pacekeeper_queue::QueueError::NoItem(item.id))?;
+        let mut rec = self.lane_record(&id)?.ok_or(pacekeeper_queue::QueueError::NoItem(item.id))?;
         if !resumed {
             self.record_in_flight(&mut item, &mut rec, &account, without_note, now)?;
         }
