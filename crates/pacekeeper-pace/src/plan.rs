@@ -99,7 +99,7 @@ fn plan_lane(
     let mut deferred: BinaryHeap<Reverse<(Timestamp, u64, Option<String>)>> = BinaryHeap::new();
     let mut items = queue.queued_in(id);
     loop {
-        if let Some(w) = warmup.as_mut() {
+        if let Some(w) = warmup.as_mut().filter(|w| w.begun()) {
             end_last_working_day(w, account, hours.date_of(t), 0, 0);
         }
         let allowance = warmup.as_ref().map_or(target, |w| w.allowance(target));
@@ -129,6 +129,9 @@ fn plan_lane(
         let Some((item, target)) = next else { break };
         lane.record_send(slot, &hours);
         sends += 1;
+        if let Some(w) = warmup.as_mut() {
+            w.begin(hours.date_of(slot));
+        }
         t = slot;
         out.first.get_or_insert(slot);
         out.drains_at = Some(slot);

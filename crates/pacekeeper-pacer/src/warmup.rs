@@ -44,6 +44,19 @@ impl Warmup {
         (share.ceil() as u32).clamp(1.min(target), target)
     }
 
+    /// The ramp starts with the account's first send, on `date`: days before it do not count.
+    /// Later calls change nothing.
+    pub fn begin(&mut self, date: Date) {
+        if self.last.is_none() {
+            self.last = date.yesterday().ok();
+        }
+    }
+
+    /// Whether the first send has been made ([`Warmup::begin`]).
+    pub fn begun(&self) -> bool {
+        self.last.is_some()
+    }
+
     /// Ends working day `date`: the ramp advances one step if the acceptance rate holds
     /// (`accepted` of `decided` invitations over the recent horizon), or too few are decided
     /// to judge. A day counts once.

@@ -227,3 +227,39 @@ fn a_run_whose_next_send_is_far_off_exits_paused_and_says_why() {
     let bad = pace(&queue, server, &["init", "--account", "bo", "--hours", "Mon-Fry 09:00-17:00"]).output().unwrap();
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`Fry` is not a weekday"));
 }
+
+#[test]
+fn the_readme_example_queue_plans_what_the_readme_shows_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = dir.path().join("queue");
+    let server = "http://127.0.0.1:9";
+    let init = [
+        "init",
+        "--account",
+        "ada",
+        "--zone",
+        "Europe/Paris",
+        "--hours",
+        "Mon-Fri 09:00-18:00",
+        "--daily",
+        "invite=25",
+    ];
+    ok(&mut pace(&queue, server, &init));
+    let leads = dir.path().join("leads.csv");
+    let csv = "target,note,note_policy,priority\ngrace,Loved your talk at RustConf,optional,5\nlinus,,required,0\nbarbara,,required,0\n";
+    std::fs::write(&leads, csv).unwrap();
+    ok(&mut pace(&queue, server, &["import", leads.to_str().unwrap(), "--account", "ada", "--action", "invite"]));
+    ok(&mut pace(
+        &queue,
+        server,
+        &["add", "--account", "ada", "--target", "ken", "--note", "Hello from the meetup", "--note-optional"],
+    ));
+    let plan =
+        || ok(&mut pace(&queue, server, &["plan", "--seed", "7", "--days", "3", "--from", "2026-12-07T08:00:00Z"]));
+    let first = plan();
+    assert_eq!(first, plan());
+    let readme = include_str!("../../../README.md");
+    for line in first.lines() {
+        assert!(readme.contains(&format!("#   {line}\n")), "the README does not show `{line}`");
+    }
+}

@@ -139,7 +139,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
     /// Ends the account's last working day on its warm-up: the ramp advances if the
     /// acceptance rate of its invitations holds.
     fn bring_warmup_up_to_date(&mut self, account: &Account, now: Timestamp) -> Result<(), RunError> {
-        let Some(mut warmup) = account.warmup.clone() else { return Ok(()) };
+        let Some(mut warmup) = account.warmup.clone().filter(|w| w.begun()) else { return Ok(()) };
         let hours = account.hours().map_err(|source| RunError::Hours { account: account.name.clone(), source })?;
         let today = hours.date_of(now);
         if self.warmed.get(&account.name) == Some(&today) {

@@ -38,10 +38,10 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         now: Timestamp,
     ) -> Result<Report, RunError> {
         let id = item.lane();
-        let account = self.account(&id.account)?;
+        let mut account = self.account(&id.account)?;
         let mut rec = self.lane_record(&id)?.ok_or(pacekeeper_queue::QueueError::NoItem(item.id))?;
         if !resumed {
-            self.record_in_flight(&mut item, &mut rec, &account, without_note, now)?;
+            self.record_in_flight(&mut item, &mut rec, &mut account, without_note, now)?;
         }
         let answer = self.ask_and_act(&item, &account, resumed, now).await;
         self.react(item, rec, account, answer, now)
@@ -51,7 +51,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         &mut self,
         item: &mut Item,
         rec: &mut LaneRecord,
-        account: &Account,
+        account: &mut Account,
         without_note: bool,
         now: Timestamp,
     ) -> Result<(), RunError> {
@@ -65,9 +65,12 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         let hours = account.hours().map_err(|source| RunError::Hours { account: account.name.clone(), source })?;
         rec.lane.record_send(now, &hours);
         rec.sends += 1;
+        if let Some(w) = account.warmup.as_mut() {
+            w.begin(hours.date_of(now));
+        }
         self.planned.remove(&item.lane());
         let mut change = self.queue.change();
-        change.item(item, Some(from)).lane(&item.lane(), rec);
+        change.item(item, Some(from)).lane(&item.lane(), rec).account(account);
         change.commit(true)?;
         self.item_changed(item);
         self.lane_written(&item.lane(), rec);

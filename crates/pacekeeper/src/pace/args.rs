@@ -97,7 +97,7 @@ pub struct Plan {
     /// Show the sends of this many days (the drain times count every item).
     #[arg(long, default_value_t = 7)]
     pub days: u32,
-    /// Plan from this instant instead of now.
+    /// Plan from this instant instead of the start of the current minute.
     #[arg(long, value_parser = parse_instant)]
     pub from: Option<Timestamp>,
     #[arg(long, value_enum, default_value_t = Pacing::On)]

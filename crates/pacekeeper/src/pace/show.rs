@@ -17,7 +17,9 @@ use super::commands::{Context, now};
 
 pub fn plan(ctx: &Context, a: args::Plan) -> anyhow::Result<ExitCode> {
     let queue = ctx.open()?;
-    let from = a.from.unwrap_or_else(now);
+    // From the start of this minute: two plans made within it are the same for a seed.
+    let minute = jiff::TimestampRound::new().smallest(jiff::Unit::Minute).mode(jiff::RoundMode::Trunc);
+    let from = a.from.unwrap_or_else(|| now().round(minute).unwrap_or_else(|_| now()));
     let horizon = from.checked_add(SignedDuration::from_hours(24 * i64::from(a.days)))?;
     let zones: HashMap<String, jiff::tz::TimeZone> = queue
         .accounts()?
@@ -35,23 +37,18 @@ pub fn plan(ctx: &Context, a: args::Plan) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::json!({ "from": from, "sends": shown, "lanes": lanes }));
         return Ok(ExitCode::SUCCESS);
     }
+    let local = |account: &str, t: Timestamp| match zones.get(account) {
+        Some(z) => t.to_zoned_datetime(z.clone()).strftime("%a %Y-%m-%d %H:%M %Z").to_string(),
+        None => t.to_string(),
+    };
     for s in &shown {
-        let local = zones
-            .get(&s.account)
-            .map(|z| s.at.to_zoned_datetime(z.clone()).strftime("%a %Y-%m-%d %H:%M %Z").to_string());
         let target = s.target.as_deref().unwrap_or("-");
-        println!(
-            "{}  {:<12} {:<10} {target}  (item {})",
-            local.unwrap_or_else(|| s.at.to_string()),
-            s.account,
-            s.action,
-            s.item
-        );
+        println!("{}  {:<12} {:<10} {target}  (item {})", local(&s.account, s.at), s.account, s.action, s.item);
     }
     for l in &lanes {
         let end = match (&l.stopped, l.drains_at) {
             (Some(why), _) => format!("sends nothing: {why}"),
-            (None, Some(t)) => format!("drains at {t}"),
+            (None, Some(t)) => format!("drains {}", local(&l.account, t)),
             (None, None) => "nothing queued".into(),
         };
         println!("{}/{}: {} queued; {end}", l.account, l.action, l.queued);
