@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-/// Waits are cut into steps of at most this, so a long pause is rechecked (a `pace resume`,
-/// a shutdown) rather than slept through.
-pub const LONGEST_SLEEP: Duration = Duration::from_secs(60);
+/// Waits are cut into steps of at most this, so that what a long pause would sleep through
+/// (items left in the inbox by `pace add`) is seen within it.
+pub const LONGEST_SLEEP: Duration = Duration::from_secs(5);
 
 /// Where the runner reads the time.
 pub trait Clock: Send + Sync {

@@ -27,6 +27,7 @@
 mod clock;
 mod events;
 pub mod import;
+pub mod inbox;
 mod outcome;
 mod plan;
 mod runner;
@@ -60,4 +61,7 @@ pub enum RunError {
     /// The server refused a call that is not a decision (events).
     #[error(transparent)]
     Client(#[from] pacekeeper_client::ClientError),
+    /// The inbox could not be read.
+    #[error("the queue's inbox: {0}")]
+    Inbox(#[from] import::ImportError),
 }

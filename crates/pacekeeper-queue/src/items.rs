@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use pacekeeper_pacer::Lane;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::keys::{self, MAX_PRIORITY};
 use crate::model::{Item, ItemState, LaneId, LaneRecord, NotePolicy};
@@ -34,7 +34,7 @@ pub enum Invalid {
 }
 
 /// An item to add, as a file or a command line gives it.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
     /// The sending account.

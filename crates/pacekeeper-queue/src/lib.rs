@@ -47,7 +47,7 @@ pub use model::{
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     /// The directory could not be opened (in use by another `pace` process, unreadable…).
-    #[error("cannot open the queue in {}: {source} (another `pace` command may be using it)", path.display())]
+    #[error("cannot open the queue in {}: {source}", path.display())]
     Open {
         /// The directory.
         path: PathBuf,
@@ -55,6 +55,9 @@ pub enum QueueError {
         #[source]
         source: fjall::Error,
     },
+    /// Another process (a running `pace run`) holds the queue.
+    #[error("the queue in {} is in use by another process (a running `pacekeeper pace run`?)", .0.display())]
+    InUse(PathBuf),
     /// A read or write of the store failed.
     #[error("the queue's store failed: {0}")]
     Store(#[from] fjall::Error),
@@ -126,7 +129,10 @@ impl Queue {
     /// Opens (or creates) the queue in `path`. One process at a time holds it.
     pub fn open(path: impl AsRef<Path>) -> Result<Queue, QueueError> {
         let path = path.as_ref();
-        let open = |source| QueueError::Open { path: path.to_path_buf(), source };
+        let open = |source| match source {
+            fjall::Error::Locked => QueueError::InUse(path.to_path_buf()),
+            source => QueueError::Open { path: path.to_path_buf(), source },
+        };
         std::fs::create_dir_all(path).map_err(|e| open(e.into()))?;
         let db =
             Database::builder(path).cache_size(CACHE_BYTES).max_journaling_size(JOURNAL_BYTES).open().map_err(open)?;

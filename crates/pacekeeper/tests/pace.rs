@@ -263,3 +263,42 @@ fn the_readme_example_queue_plans_what_the_readme_shows_twice() {
         assert!(readme.contains(&format!("#   {line}\n")), "the README does not show `{line}`");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_added_while_a_daemon_holds_the_queue_go_through_its_inbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("bulk.toml");
+    std::fs::write(&policy, BULK_POLICY).unwrap();
+    let server = Server::start(&dir.path().join("srv"), &["--policy", policy.to_str().unwrap()], &[]);
+    let queue = dir.path().join("queue");
+    ok(&mut pace(&queue, &server.base, &["init", "--account", "dee", "--no-warmup", "--withdraw-after", "0d"]));
+    let (exec, log) = recording_sender(dir.path());
+    let mut daemon = pace(&queue, &server.base, &["run", "--pacing", "off", "--exec", exec.as_str()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The daemon holds the queue once it has opened it: wait for that (bounded).
+    let mut said = String::new();
+    for _ in 0..100 {
+        said = ok(&mut pace(&queue, &server.base, &["add", "--account", "dee", "--target", "late"]));
+        if said.contains("inbox") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(said.contains("left in its inbox"), "{said}");
+    let mut performed = String::new();
+    for _ in 0..200 {
+        performed = std::fs::read_to_string(&log).unwrap_or_default();
+        if !performed.trim().is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    assert_eq!(performed.lines().filter(|l| !l.is_empty()).count(), 1, "{performed}");
+    let s = status(&queue, &server.base);
+    assert_eq!(s[0]["lanes"][0]["sent"], 1, "{s}");
+}

@@ -30,11 +30,13 @@ pub struct Options {
     pub invite_action: String,
     /// Events posted per request at most.
     pub events_batch: usize,
+    /// The queue's directory, whose inbox is read at every step ([`crate::inbox`]).
+    pub inbox: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { seed: 0, pacing: true, invite_action: "invite".into(), events_batch: 100 }
+        Options { seed: 0, pacing: true, invite_action: "invite".into(), events_batch: 100, inbox: None }
     }
 }
 
@@ -134,6 +136,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
     /// One step at the clock's now.
     pub async fn step(&mut self) -> Result<Step, RunError> {
         let now = self.clock.now();
+        self.take_inbox(now)?;
         self.flush_events().await?;
         if !self.resumed {
             self.lane_ids = self.queue.lane_ids()?;
@@ -193,6 +196,19 @@ impl<S: Sender, C: Clock> Runner<S, C> {
 }
 
 impl<S, C> Runner<S, C> {
+    /// Adds what waits in the inbox; new items may bring new lanes and accounts, so what
+    /// was read once is read again.
+    fn take_inbox(&mut self, now: Timestamp) -> Result<(), RunError> {
+        let Some(dir) = &self.options.inbox else { return Ok(()) };
+        if crate::inbox::take(&self.queue, dir, now)? > 0 {
+            self.lane_ids = self.queue.lane_ids()?;
+            self.account_names = self.queue.accounts()?.into_iter().map(|a| a.name).collect();
+            self.windows.clear();
+            self.planned.clear();
+        }
+        Ok(())
+    }
+
     /// A lane as last written (from memory once read).
     pub(crate) fn lane_record(&self, id: &LaneId) -> Result<Option<pacekeeper_queue::LaneRecord>, RunError> {
         match self.records.get(id) {

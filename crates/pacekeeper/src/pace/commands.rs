@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use jiff::Timestamp;
 use pacekeeper_pace::import::{self, Defaults, Format};
 use pacekeeper_pacer::{Stop, Warmup};
-use pacekeeper_queue::{Account, Added, ItemState, NewItem, NotePolicy, Queue};
+use pacekeeper_queue::{Account, Added, ItemState, NewItem, NotePolicy, Queue, QueueError};
 
 use super::args;
 
@@ -72,7 +72,6 @@ pub fn init(ctx: &Context, a: args::Init) -> anyhow::Result<ExitCode> {
 }
 
 pub fn add(ctx: &Context, a: args::Add) -> anyhow::Result<ExitCode> {
-    let queue = ctx.open()?;
     let note = match (a.note, a.note_file) {
         (Some(n), _) => Some(n),
         (None, Some(f)) => Some(
@@ -92,6 +91,11 @@ pub fn add(ctx: &Context, a: args::Add) -> anyhow::Result<ExitCode> {
         priority: a.priority,
         data: a.data,
     };
+    item.check()?;
+    let queue = match Queue::open(&ctx.queue) {
+        Err(QueueError::InUse(_)) => return leave_in_inbox(ctx, &[item]),
+        other => other?,
+    };
     let added = queue.add(item, now())?;
     let (id, new) = match added {
         Added::New(id) => (id, true),
@@ -108,8 +112,14 @@ pub fn add(ctx: &Context, a: args::Add) -> anyhow::Result<ExitCode> {
 }
 
 pub fn import(ctx: &Context, a: args::Import) -> anyhow::Result<ExitCode> {
-    let queue = ctx.open()?;
     let defaults = Defaults { account: a.account, action: a.action };
+    let queue = match Queue::open(&ctx.queue) {
+        Err(QueueError::InUse(_)) => {
+            let items = read_all(&a.file, &defaults)?;
+            return leave_in_inbox(ctx, &items);
+        }
+        other => other?,
+    };
     let added = if a.file.as_os_str() == "-" {
         let items = import::read(std::io::stdin().lock(), Format::JsonLines, &defaults);
         queue.add_all(items, now())
@@ -124,6 +134,33 @@ pub fn import(ctx: &Context, a: args::Import) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::json!({ "added": new, "duplicates": added.len() - new }));
     } else {
         println!("{new} added, {} already queued", added.len() - new);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and checks every item of `file` (`-`: standard input, JSON Lines).
+fn read_all(file: &std::path::Path, defaults: &Defaults) -> anyhow::Result<Vec<NewItem>> {
+    let items: Result<Vec<NewItem>, _> = if file.as_os_str() == "-" {
+        import::read(std::io::stdin().lock(), Format::JsonLines, defaults).collect()
+    } else {
+        let f = std::fs::File::open(file).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
+        import::read(BufReader::new(f), Format::of_path(file), defaults).collect()
+    };
+    items.map_err(|e| anyhow::anyhow!("{}: {e} (nothing was added)", file.display()))
+}
+
+/// A run holds the queue: the items wait in its inbox, and the run adds them.
+fn leave_in_inbox(ctx: &Context, items: &[NewItem]) -> anyhow::Result<ExitCode> {
+    let path = pacekeeper_pace::inbox::leave(&ctx.queue, items)?;
+    if ctx.json {
+        println!("{}", serde_json::json!({ "inbox": path, "items": items.len() }));
+    } else {
+        println!(
+            "a run holds the queue: {} item{} left in its inbox ({}); the run adds them at its next step",
+            items.len(),
+            if items.len() == 1 { "" } else { "s" },
+            path.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

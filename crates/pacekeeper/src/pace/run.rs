@@ -55,7 +55,12 @@ fn client(ctx: &Context) -> anyhow::Result<Client> {
 
 pub fn run(ctx: &Context, a: args::Run) -> anyhow::Result<ExitCode> {
     let queue = ctx.open()?;
-    let options = Options { seed: ctx.seed(&queue, a.seed), pacing: a.pacing == Pacing::On, ..Options::default() };
+    let options = Options {
+        seed: ctx.seed(&queue, a.seed),
+        pacing: a.pacing == Pacing::On,
+        inbox: Some(ctx.queue.clone()),
+        ..Options::default()
+    };
     let client = if a.no_server { None } else { Some(client(ctx)?) };
     if a.sender.exec.is_none() && a.sender.webhook.is_none() && !a.dry_run {
         anyhow::bail!("say how to send: --exec 'command' (the item as JSON on stdin) or --webhook URL");
