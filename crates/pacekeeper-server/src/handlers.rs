@@ -179,6 +179,21 @@ pub async fn policy<S: Store>(State(app): App<S>, _: Granted<AdminScope>) -> Ans
     Ok(Json(app.policy_info()).into_response())
 }
 
+pub async fn stats<S: Store>(
+    State(app): App<S>,
+    _: Granted<AdminScope>,
+    query: Result<Query<AtQuery>, QueryRejection>,
+) -> Answer {
+    let Query(q) = query.map_err(|e| Problem::bad_field("at", e.body_text()))?;
+    let stats = tokio::task::spawn_blocking(move || app.stats(q.at))
+        .await
+        .map_err(|e| Problem::internal(format!("the statistics task failed: {e}")))??;
+    match stats {
+        Some(s) => Ok(Json(s).into_response()),
+        None => Err(Problem::internal("statistics are off on this server")),
+    }
+}
+
 pub async fn reload<S: Store>(State(app): App<S>, _: Granted<AdminScope>) -> Answer {
     let p = app.reload_policy()?;
     Ok(Json(json!({ "reloaded": p.name, "source": app.policy_source })).into_response())

@@ -36,6 +36,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/members/{id}/verify"),
     ("post", "/v1/members/{id}/credits"),
     ("get", "/v1/policy"),
+    ("get", "/v1/stats"),
     ("post", "/v1/policy/reload"),
     ("get", "/metrics"),
     ("get", "/healthz"),
@@ -57,6 +58,7 @@ pub fn app<S: Store>(state: Arc<Service<S>>) -> Router {
         .route("/v1/members/{id}/verify", post(handlers::verify::<S>))
         .route("/v1/members/{id}/credits", post(handlers::credits::<S>))
         .route("/v1/policy", get(handlers::policy::<S>))
+        .route("/v1/stats", get(handlers::stats::<S>))
         .route("/v1/policy/reload", post(handlers::reload::<S>))
         .route("/metrics", get(handlers::metrics::<S>))
         .route("/healthz", get(handlers::healthz))

@@ -205,6 +205,7 @@ async fn every_admin_endpoint_needs_an_admin_token() {
         ("POST", "/v1/members/ada/verify", None),
         ("POST", "/v1/members/ada/credits", Some(json!({"limit": "monthly_inmail_credits", "amount": 5}))),
         ("GET", "/v1/policy", None),
+        ("GET", "/v1/stats", None),
         ("POST", "/v1/policy/reload", None),
         ("DELETE", "/v1/members/ada", None),
     ];
@@ -388,6 +389,48 @@ async fn the_openapi_document_lists_exactly_the_routes_the_server_answers() {
     for code in ["200", "429", "403", "400", "401", "413", "415", "503"] {
         assert!(doc["paths"]["/v1/decide"]["post"]["responses"].get(code).is_some(), "/v1/decide {code}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_count_every_answered_decision_by_minute_reason_and_member() {
+    let api = Api::new(|s| {
+        s.tokens = Tokens::default().with("ops", ADMIN, &[Scope::Admin]).with("app", DECIDER, &[Scope::Decide]);
+        s.trust_client_time = true;
+    });
+    // 09:00: ada views 140 profiles at once (near her 150 a day), sends 14 event invitations,
+    // and is denied two of 5,000 each; 09:01: bob invites once.
+    let at = "2026-12-07T09:00:10Z";
+    api.post("/v1/decide", Some(DECIDER), json!({"member": "ada", "action": "profile_view", "cost": 140, "at": at}))
+        .await;
+    for _ in 0..14 {
+        api.post("/v1/decide", Some(DECIDER), json!({"member": "ada", "action": "event_invite", "at": at})).await;
+    }
+    for _ in 0..2 {
+        let big = json!({"member": "ada", "action": "event_invite", "cost": 5000, "at": at});
+        api.post("/v1/decide", Some(DECIDER), big).await;
+    }
+    api.post("/v1/decide", Some(DECIDER), json!({"member": "bob", "action": "invite", "at": "2026-12-07T09:01:00Z"}))
+        .await;
+    let r = api.call("GET", "/v1/stats?at=2026-12-07T09:02:00Z", Some(ADMIN), None, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let s = &r.body;
+    let minutes = s["minutes"].as_array().unwrap();
+    assert_eq!(minutes.len(), 2, "{s}");
+    assert_eq!((minutes[0]["decisions"].as_u64(), minutes[0]["denied"].as_u64()), (Some(17), Some(2)));
+    assert_eq!(minutes[0]["by_reason"]["limit_exceeded"], 2);
+    assert_eq!(minutes[0]["denied_by_limit"]["weekly_event_invitations"], 2);
+    assert_eq!(minutes[0]["near_by_limit"]["daily_profile_views"], 1, "{}", minutes[0]);
+    assert_eq!(minutes[1]["by_action"]["invite"], 1);
+    assert_eq!(s["tiles"]["decisions_last_hour"], 18);
+    assert_eq!(s["tiles"]["decisions_last_minute"], 1);
+    assert_eq!(s["top_denied"][0]["member"], "ada");
+    assert_eq!(s["top_denied"][0]["denials"], 2);
+    assert_eq!(s["recent_denials"].as_array().unwrap().len(), 2);
+    assert_eq!(s["dropped"], 0);
+    // An hour later the minutes are still there, the last hour's tiles are empty.
+    let later = api.call("GET", "/v1/stats?at=2026-12-07T10:30:00Z", Some(ADMIN), None, None).await;
+    assert_eq!(later.body["minutes"].as_array().unwrap().len(), 2);
+    assert_eq!(later.body["tiles"]["decisions_last_hour"], 0);
 }
 
 #[tokio::test]

@@ -109,6 +109,14 @@ impl<S: Store> Service<S> {
         }
     }
 
+    /// What `/v1/stats` shows, at `at` (only with trusted client time) or now. `None` when
+    /// the observer is off. May wait a moment for recent decisions to be folded in: call it
+    /// off an async runtime's worker (`spawn_blocking`).
+    pub fn stats(&self, at: Option<jiff::Timestamp>) -> Result<Option<pacekeeper_stats::Stats>, ServiceError> {
+        let now = self.instant(at, "at")?;
+        Ok(self.observer.as_ref().map(|o| o.snapshot(now)))
+    }
+
     /// The policy in force.
     pub fn policy_info(&self) -> PolicyInfo {
         let p = self.policy();

@@ -30,6 +30,9 @@ impl<S: Store> Service<S> {
             Err(e) => self.unchecked(e)?,
         };
         observe(&action, &d);
+        if let Some(o) = &self.observer {
+            o.decision(&member, &action, &d, now);
+        }
         crate::metrics::record_decide_seconds(watch.seconds());
         Ok(d)
     }
@@ -68,6 +71,9 @@ impl<S: Store> Service<S> {
         }?;
         for (action, d) in actions.iter().zip(&ds) {
             observe(action, d);
+            if let Some(o) = &self.observer {
+                o.decision(&member, action, d, now);
+            }
         }
         crate::metrics::record_decide_seconds(watch.seconds());
         Ok(ds)

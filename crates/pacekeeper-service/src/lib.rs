@@ -16,6 +16,7 @@ mod decide;
 mod error;
 mod events;
 pub mod metrics;
+pub mod stats;
 pub mod validate;
 
 use std::sync::{Arc, RwLock};
@@ -47,6 +48,8 @@ pub struct Service<S: Store> {
     pub max_body_bytes: usize,
     /// Allow decisions unchecked while the store is unreachable (else refuse them).
     pub fail_open: bool,
+    /// Feeds the read model of `/v1/stats`; `None` turns it off.
+    pub observer: Option<stats::Observer>,
 }
 
 impl<S: Store> Service<S> {
@@ -63,6 +66,7 @@ impl<S: Store> Service<S> {
             tokens: Tokens::default(),
             max_body_bytes: 1 << 20,
             fail_open: false,
+            observer: Some(stats::Observer::start()),
         }
     }
 
