@@ -434,6 +434,45 @@ async fn stats_count_every_answered_decision_by_minute_reason_and_member() {
 }
 
 #[tokio::test]
+async fn metrics_count_near_limit_decisions_and_restrictions_started() {
+    let api = Api::new(|s| s.trust_client_time = true);
+    // 140 of 150 profile views: near the limit. Then 100 invitations in hourly imports (under
+    // the burst limit) and one more: the extra attempt starts a restriction (seed 000).
+    api.decide(json!({"member": "cy", "action": "profile_view", "cost": 140, "at": "2026-12-07T00:00:00Z"})).await;
+    for time in ["00:30", "01:32", "02:34", "03:36"] {
+        let at = format!("2026-12-07T{time}:00Z");
+        let r =
+            api.decide(json!({"member": "cy", "action": "invite", "channel": "import", "cost": 25, "at": at})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let r = api.decide(json!({"member": "cy", "action": "invite", "at": "2026-12-07T05:00:00Z"})).await;
+    assert_eq!(r.body["restriction"]["penalty"], "invitation_overage", "{}", r.text);
+    let m = api.call("GET", "/metrics", None, None, None).await;
+    assert!(m.text.contains(r#"pacekeeper_near_limit_total{limit="daily_profile_views"}"#), "{}", m.text);
+    assert!(m.text.contains(r#"pacekeeper_restrictions_started_total{cause="invitation_overage"}"#), "{}", m.text);
+}
+
+#[test]
+fn the_grafana_dashboard_queries_only_metrics_the_readme_documents() {
+    let dashboard: Value = serde_json::from_str(include_str!("../../../deploy/grafana-dashboard.json")).unwrap();
+    let readme = include_str!("../../../README.md");
+    let metrics_row = readme.lines().find(|l| l.starts_with("| `GET /metrics`")).unwrap();
+    let mut queried = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                let Some(name) = word.strip_prefix("pacekeeper_") else { continue };
+                let base = ["_bucket", "_sum", "_count"].iter().fold(name, |n, s| n.strip_suffix(s).unwrap_or(n));
+                assert!(metrics_row.contains(&format!("`pacekeeper_{base}")), "{}: pacekeeper_{base}", panel["title"]);
+                queried += 1;
+            }
+        }
+    }
+    assert!(queried >= 12);
+}
+
+#[tokio::test]
 async fn metrics_count_decisions_by_action_reason_and_limit() {
     let api = Api::open();
     api.decide(json!({"member": "ada", "action": "event_invite"})).await;

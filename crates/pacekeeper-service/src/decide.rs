@@ -29,7 +29,7 @@ impl<S: Store> Service<S> {
             Ok(r) => r?,
             Err(e) => self.unchecked(e)?,
         };
-        observe(&action, &d);
+        observe(&action, &d, now);
         if let Some(o) = &self.observer {
             o.decision(&member, &action, &d, now);
         }
@@ -70,7 +70,7 @@ impl<S: Store> Service<S> {
             Err(e) => self.unchecked(e).map(|d| vec![d; actions.len()]),
         }?;
         for (action, d) in actions.iter().zip(&ds) {
-            observe(action, d);
+            observe(action, d, now);
             if let Some(o) = &self.observer {
                 o.decision(&member, action, d, now);
             }
@@ -92,7 +92,10 @@ impl<S: Store> Service<S> {
 }
 
 /// Counts a decision in `pacekeeper_decisions_total`.
-fn observe(action: &str, d: &Decision) {
+fn observe(action: &str, d: &Decision, now: jiff::Timestamp) {
     let limit = d.limit.as_deref().filter(|_| !d.allowed).unwrap_or("");
     crate::metrics::count_decision(action, d.reason.as_str(), limit);
+    if !d.warnings.is_empty() || d.restriction.is_some() {
+        crate::metrics::count_warnings_and_restriction(d, now);
+    }
 }

@@ -73,3 +73,16 @@ pub fn count_decision(action: &str, reason: &'static str, limit: &str) {
         c,
     ));
 }
+
+/// Counts what a decision says beyond its reason: each limit it left near its end
+/// (`pacekeeper_near_limit_total{limit}`, from the decision's warnings) and a restriction it
+/// started (`pacekeeper_restrictions_started_total{cause}`, the penalty's name). Both are rare
+/// next to decisions, so their handles are looked up when needed.
+pub fn count_warnings_and_restriction(d: &pacekeeper_engine::Decision, now: jiff::Timestamp) {
+    for w in &d.warnings {
+        metrics::counter!("pacekeeper_near_limit_total", "limit" => w.limit.to_string()).increment(1);
+    }
+    if let Some(r) = d.restriction.as_ref().filter(|r| r.since == now && !d.dry_run && !d.duplicate) {
+        metrics::counter!("pacekeeper_restrictions_started_total", "cause" => r.penalty.clone()).increment(1);
+    }
+}
