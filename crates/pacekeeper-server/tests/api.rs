@@ -411,6 +411,9 @@ async fn stats_count_every_answered_decision_by_minute_reason_and_member() {
     }
     api.post("/v1/decide", Some(DECIDER), json!({"member": "bob", "action": "invite", "at": "2026-12-07T09:01:00Z"}))
         .await;
+    let accepted =
+        json!({"member": "bob", "kind": "invitation_accepted", "target": "cy", "at": "2026-12-07T09:01:30Z"});
+    assert_eq!(api.post("/v1/events", Some(DECIDER), accepted).await.status, StatusCode::OK);
     let r = api.call("GET", "/v1/stats?at=2026-12-07T09:02:00Z", Some(ADMIN), None, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let s = &r.body;
@@ -421,6 +424,8 @@ async fn stats_count_every_answered_decision_by_minute_reason_and_member() {
     assert_eq!(minutes[0]["denied_by_limit"]["weekly_event_invitations"], 2);
     assert_eq!(minutes[0]["near_by_limit"]["daily_profile_views"], 1, "{}", minutes[0]);
     assert_eq!(minutes[1]["by_action"]["invite"], 1);
+    assert_eq!(minutes[1]["events"]["invitation_accepted"], 1);
+    assert_eq!(minutes[1]["decisions"], 1, "an event is not a decision");
     assert_eq!(s["tiles"]["decisions_last_hour"], 18);
     assert_eq!(s["tiles"]["decisions_last_minute"], 1);
     assert_eq!(s["top_denied"][0]["member"], "ada");

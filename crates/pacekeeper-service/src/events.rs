@@ -36,10 +36,19 @@ impl<S: Store> Service<S> {
             groups[slot].1.push((i, ev, now));
         }
         let total = groups.iter().map(|(_, g)| g.len()).sum();
+        let mut ats = vec![Timestamp::UNIX_EPOCH; total];
+        for (_, g) in &groups {
+            for (i, _, at) in g {
+                ats[*i] = *at;
+            }
+        }
         let mut acks: Vec<Option<EventAck>> = vec![None; total];
         for (member, group) in groups {
             for (i, ack) in self.apply_member_events(&member, group).await? {
                 ::metrics::counter!("pacekeeper_events_total", "kind" => ack.kind.name()).increment(1);
+                if let Some(o) = &self.observer {
+                    o.event(ack.kind.name(), ats[i]);
+                }
                 acks[i] = Some(ack);
             }
         }

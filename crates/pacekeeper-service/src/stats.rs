@@ -1,4 +1,5 @@
-//! The read model's feed, off the decision's path: each answered decision is offered to a
+//! The read model's feed, off the decision's path: each answered decision (and applied
+//! outcome event) is offered to a
 //! bounded channel (a full channel drops it and counts the drop; a decision never waits),
 //! and one thread folds what arrives into the [`ReadModel`] that `GET /v1/stats` shows.
 
@@ -17,6 +18,13 @@ pub const OBSERVER_CAPACITY: usize = 65_536;
 /// folded.
 pub const SNAPSHOT_WAIT_MS: u32 = 200;
 
+/// What the folding thread receives.
+#[derive(Debug)]
+enum Seen {
+    Decision(Observation),
+    Event(&'static str, Timestamp),
+}
+
 /// Counters shared by the channel's two ends.
 #[derive(Debug, Default)]
 struct Counts {
@@ -28,7 +36,7 @@ struct Counts {
 /// Feeds the read model.
 #[derive(Debug, Clone)]
 pub struct Observer {
-    tx: SyncSender<Observation>,
+    tx: SyncSender<Seen>,
     model: Arc<Mutex<ReadModel>>,
     counts: Arc<Counts>,
 }
@@ -50,7 +58,16 @@ impl Observer {
 
     /// Offers one answered decision; never waits.
     pub fn decision(&self, member: &str, action: &str, d: &Decision, at: Timestamp) {
-        match self.tx.try_send(Observation::of(member, action, d, at)) {
+        self.offer(Seen::Decision(Observation::of(member, action, d, at)));
+    }
+
+    /// Offers one applied outcome event of `kind` at `at`; never waits.
+    pub fn event(&self, kind: &'static str, at: Timestamp) {
+        self.offer(Seen::Event(kind, at));
+    }
+
+    fn offer(&self, seen: Seen) {
+        match self.tx.try_send(seen) {
             Ok(()) => {
                 self.counts.sent.fetch_add(1, Ordering::Relaxed);
             }
@@ -76,14 +93,18 @@ impl Observer {
     }
 }
 
-fn fold(rx: Receiver<Observation>, model: &Mutex<ReadModel>, counts: &Counts) {
+fn fold(rx: Receiver<Seen>, model: &Mutex<ReadModel>, counts: &Counts) {
+    let apply = |m: &mut ReadModel, seen: Seen| match seen {
+        Seen::Decision(o) => m.observe(o),
+        Seen::Event(kind, at) => m.event(kind, at),
+    };
     while let Ok(first) = rx.recv() {
         let mut m = model.lock().unwrap_or_else(|e| e.into_inner());
         let mut n = 1;
-        m.observe(first);
+        apply(&mut m, first);
         // Whatever else is waiting, under the same lock.
-        while let Ok(o) = rx.try_recv() {
-            m.observe(o);
+        while let Ok(seen) = rx.try_recv() {
+            apply(&mut m, seen);
             n += 1;
         }
         drop(m);

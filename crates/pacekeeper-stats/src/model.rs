@@ -41,6 +41,8 @@ pub struct Bucket {
     pub near_by_limit: BTreeMap<Arc<str>, u64>,
     /// Restrictions started, by the penalty that imposed them.
     pub restrictions_started: BTreeMap<Arc<str>, u64>,
+    /// Outcome events applied, by kind.
+    pub events: BTreeMap<&'static str, u64>,
 }
 
 /// A denial among the most recent.
@@ -158,6 +160,14 @@ impl ReadModel {
         b.fail_open += u64::from(o.reason == pacekeeper_api::Reason::StoreUnavailable);
         if let Some(cause) = o.restriction_started {
             *b.restrictions_started.entry(cause).or_default() += 1;
+        }
+    }
+
+    /// Folds in one applied outcome event of `kind` at `at`. One older than the window is
+    /// ignored.
+    pub fn event(&mut self, kind: &'static str, at: Timestamp) {
+        if let Some(b) = self.bucket(minute_of(at)) {
+            *b.events.entry(kind).or_default() += 1;
         }
     }
 
