@@ -22,6 +22,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
     ) -> Result<Report, RunError> {
         let id = item.lane();
         let from = item.state;
+        let account_before = account.clone();
         rec.lane.learned.observe(answer.learned.clone(), answer.with_note, &mut rec.lane.note_limits);
         if let Some(d) = &answer.decision {
             rec.limits = d.limits.clone();
@@ -49,7 +50,11 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             // Denied: nothing was charged; the next attempt is a new request.
             item.request_id = None;
         }
-        change.item(&item, Some(from)).lane(&id, &rec).account(&account);
+        change.item(&item, Some(from)).lane(&id, &rec);
+        if account != account_before {
+            // A restriction or verification changed it; most answers leave it as it was.
+            change.account(&account);
+        }
         change.ledger(&LedgerEntry {
             at: now,
             account: id.account.clone(),

@@ -65,12 +65,14 @@ impl<S: Sender, C: Clock> Runner<S, C> {
         let hours = account.hours().map_err(|source| RunError::Hours { account: account.name.clone(), source })?;
         rec.lane.record_send(now, &hours);
         rec.sends += 1;
-        if let Some(w) = account.warmup.as_mut() {
+        let mut change = self.queue.change();
+        if let Some(w) = account.warmup.as_mut().filter(|w| !w.begun()) {
+            // The account's first send starts its warm-up: the only account write a send makes.
             w.begin(hours.date_of(now));
+            change.account(account);
         }
         self.planned.remove(&item.lane());
-        let mut change = self.queue.change();
-        change.item(item, Some(from)).lane(&item.lane(), rec).account(account);
+        change.item(item, Some(from)).lane(&item.lane(), rec);
         change.commit(true)?;
         self.item_changed(item);
         self.lane_written(&item.lane(), rec);
