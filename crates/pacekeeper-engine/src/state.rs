@@ -120,6 +120,9 @@ pub(crate) struct Recent {
     pub limit: Option<u32>,
 }
 
+/// The end [`MemberState::restricted_until`] gives a restriction that only verification ends.
+pub const UNTIL_VERIFIED: Ms = Ms::MAX;
+
 /// Member state bytes that cannot be read.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StateError {
@@ -155,6 +158,14 @@ impl MemberState {
     /// True when the state holds nothing worth storing.
     pub fn is_empty(&self) -> bool {
         *self == MemberState::default()
+    }
+
+    /// When the member's restrictions end, in milliseconds since the epoch: the latest end
+    /// among those recorded, [`UNTIL_VERIFIED`] while one lasts until verification, `None`
+    /// with none. A restriction stays recorded until the member is next touched, so callers
+    /// compare the end with their own "now". Stores index members by it.
+    pub fn restricted_until(&self) -> Option<Ms> {
+        self.restrictions.iter().map(|r| r.until.unwrap_or(UNTIL_VERIFIED)).max()
     }
 
     /// The latest instant at which anything in the state still matters, or `None` if the

@@ -2,7 +2,7 @@
 
 use pacekeeper_engine::MemberState;
 
-use crate::{Change, EmbeddedStore, RedisStore, Store, StoreError};
+use crate::{Change, EmbeddedStore, RedisStore, RestrictedPage, Store, StoreError};
 
 /// The embedded store or the Redis store, whichever the configuration names.
 #[derive(Clone)]
@@ -50,6 +50,27 @@ impl Store for AnyStore {
         match self {
             AnyStore::Embedded(s) => s.ready().await,
             AnyStore::Redis(s) => s.ready().await,
+        }
+    }
+
+    async fn restricted(&self, now: i64, first: usize) -> Result<RestrictedPage, StoreError> {
+        match self {
+            AnyStore::Embedded(s) => s.restricted(now, first).await,
+            AnyStore::Redis(s) => s.restricted(now, first).await,
+        }
+    }
+
+    async fn append_audit(&self, at: i64, record: Vec<u8>) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Embedded(s) => s.append_audit(at, record).await,
+            AnyStore::Redis(s) => s.append_audit(at, record).await,
+        }
+    }
+
+    async fn audit(&self, count: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        match self {
+            AnyStore::Embedded(s) => s.audit(count).await,
+            AnyStore::Redis(s) => s.audit(count).await,
         }
     }
 

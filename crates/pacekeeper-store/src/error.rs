@@ -63,6 +63,9 @@ pub enum StoreError {
     /// to fail open.
     #[error("internal store error: {0}")]
     Internal(&'static str),
+    /// This store does not keep what was asked of it (a test double); not transient.
+    #[error("this store keeps no {0}")]
+    Unsupported(&'static str),
     /// A member's stored state cannot be read (not transient: needs an operator).
     #[error("the stored state of member `{member}` is unreadable: {source}")]
     Corrupt {

@@ -84,11 +84,55 @@ pub trait Store: Clone + Send + Sync + 'static {
         false
     }
 
+    /// The restrictions index: how many members have a restriction ending after `now`
+    /// (milliseconds since the epoch), and the first `first` of them, soonest end first.
+    /// Kept by the store as states are written, never by scanning members.
+    fn restricted(&self, now: i64, first: usize) -> impl Future<Output = Result<RestrictedPage, StoreError>> + Send {
+        let _ = (now, first);
+        async { Err(StoreError::Unsupported("a restrictions index")) }
+    }
+
+    /// Appends one record (opaque bytes) to the audit log, durably, at `at` (milliseconds
+    /// since the epoch).
+    fn append_audit(&self, at: i64, record: Vec<u8>) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = (at, record);
+        async { Err(StoreError::Unsupported("an audit log")) }
+    }
+
+    /// The newest `count` records of the audit log, newest first.
+    fn audit(&self, count: usize) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send {
+        let _ = count;
+        async { Err(StoreError::Unsupported("an audit log")) }
+    }
+
     /// Monotonic counters to export as metrics: `(name, value)`.
     fn counters(&self) -> Vec<(&'static str, u64)> {
         Vec::new()
     }
 }
+
+/// A member in the restrictions index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restricted {
+    /// The member's id.
+    pub member: String,
+    /// When the member's restrictions end (milliseconds since the epoch);
+    /// [`pacekeeper_engine::UNTIL_VERIFIED`] when only verification ends one.
+    pub until: i64,
+}
+
+/// What [`Store::restricted`] answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestrictedPage {
+    /// How many members are restricted.
+    pub total: u64,
+    /// The first of them, soonest end first.
+    pub first: Vec<Restricted>,
+}
+
+/// The most audit records a Redis store keeps (the oldest go first); the embedded store keeps
+/// every one.
+pub const REDIS_AUDIT_RECORDS: usize = 1_000_000;
 
 /// The longest member id a store accepts, in bytes (256 characters of up to four bytes).
 pub const MAX_MEMBER_ID: usize = 1024;

@@ -34,7 +34,10 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Script, Value};
 use tokio::sync::oneshot;
 
-use crate::{Change, ConfigError, Store, StoreError};
+use crate::{Change, ConfigError, RestrictedPage, Store, StoreError};
+
+#[path = "redis_index.rs"]
+mod index;
 
 /// Compare-and-set of one member's value.
 /// KEYS[1]: the member's key. ARGV[1]: the value the update read ('' when absent).
@@ -347,6 +350,7 @@ impl RedisStore {
         let mut conn = self.conn.clone();
         for _ in 0..MAX_ATTEMPTS {
             let mut state = decode(member, &current)?;
+            let restricted_before = state.restricted_until();
             let mut changed = false;
             let mut ttl = None;
             for job in jobs.iter_mut() {
@@ -393,6 +397,10 @@ impl RedisStore {
                 Value::Int(_) => {
                     self.inner.stats.writes.fetch_add(1, Ordering::Relaxed);
                     self.inner.known.put(member, next);
+                    let restricted_after = state.restricted_until();
+                    if restricted_after != restricted_before {
+                        self.set_restricted(member, restricted_after).await?;
+                    }
                     return Ok(());
                 }
                 Value::BulkString(now) => {
@@ -566,9 +574,22 @@ impl Store for RedisStore {
         self.bounded(async {
             let mut conn = self.conn.clone();
             let n: i64 = redis::cmd("DEL").arg(&key).query_async(&mut conn).await.map_err(|e| self.redis_error(e))?;
+            self.set_restricted(member, None).await?;
             Ok(n > 0)
         })
         .await
+    }
+
+    async fn restricted(&self, now: i64, first: usize) -> Result<RestrictedPage, StoreError> {
+        self.bounded(self.restricted_page(now, first)).await
+    }
+
+    async fn append_audit(&self, _at: i64, record: Vec<u8>) -> Result<(), StoreError> {
+        self.bounded(self.push_audit(record)).await
+    }
+
+    async fn audit(&self, count: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.bounded(self.newest_audit(count)).await
     }
 
     /// Every write was acknowledged by Redis before its answer left; nothing is buffered here.

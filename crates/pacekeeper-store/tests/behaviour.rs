@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use pacekeeper_engine::{DecideRequest, MemberState, Policy, decide, member_view};
-use pacekeeper_store::{Change, Durability, EmbeddedConfig, EmbeddedStore, RedisConfig, RedisStore, Store};
+use pacekeeper_engine::{DecideRequest, MemberState, Policy, decide, lift, member_view};
+use pacekeeper_store::{
+    Change, Durability, EmbeddedConfig, EmbeddedStore, RedisConfig, RedisStore, Restricted, RestrictedPage, Store,
+};
 use pacekeeper_testkit::{RedisCluster, RedisServer};
 
 fn now() -> Timestamp {
@@ -92,6 +94,46 @@ async fn an_update_that_panics_leaves_its_member_usable<S: Store>(store: S) {
     assert_eq!(store.read("ada").await.unwrap().tier, None);
 }
 
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+/// Lifts a member's restrictions the way the server's admin operation does.
+async fn lift_via<S: Store>(store: &S, policy: &Arc<Policy>, member: &str) -> usize {
+    let policy = policy.clone();
+    store.update(member, move |st| Change::new(lift(&policy, st, now()), true)).await.unwrap()
+}
+
+async fn the_restrictions_index_follows_restrictions_as_they_come_and_go<S: Store>(store: S) {
+    let policy = Arc::new(Policy::preset("linkedin").unwrap());
+    assert_eq!(store.restricted(ms(now()), 10).await.unwrap(), RestrictedPage::default());
+    restrict_ada(&store, &policy).await;
+    decide_via(&store, &policy, view("bob")).await;
+    let page = store.restricted(ms(now()), 10).await.unwrap();
+    assert_eq!(page.total, 1, "ada is restricted, bob is not: {page:?}");
+    let until = store.read("ada").await.unwrap().restricted_until().unwrap();
+    assert!(until > ms(now()));
+    assert_eq!(page.first, [Restricted { member: "ada".into(), until }]);
+    assert_eq!(store.restricted(until, 10).await.unwrap().total, 0, "a restriction that has ended is not counted");
+    assert_eq!(store.restricted(ms(now()), 0).await.unwrap().first, [], "the count comes without the page");
+    assert_eq!(lift_via(&store, &policy, "ada").await, 1);
+    assert_eq!(store.restricted(ms(now()), 10).await.unwrap().total, 0, "lifting takes ada out of the index");
+    restrict(&store, &policy, "cy").await;
+    assert_eq!(store.restricted(ms(now()), 10).await.unwrap().total, 1);
+    assert!(store.erase("cy").await.unwrap());
+    assert_eq!(store.restricted(ms(now()), 10).await.unwrap().total, 0, "erasing takes cy out of the index");
+}
+
+async fn the_audit_log_reads_back_newest_first<S: Store>(store: S) {
+    assert_eq!(store.audit(10).await.unwrap(), Vec::<Vec<u8>>::new());
+    for (i, record) in ["lift ada", "verify bob", "erase cy"].into_iter().enumerate() {
+        store.append_audit(ms(now()) + i as i64, record.as_bytes().to_vec()).await.unwrap();
+    }
+    let newest: Vec<Vec<u8>> = store.audit(2).await.unwrap();
+    assert_eq!(newest, [b"erase cy".to_vec(), b"verify bob".to_vec()]);
+    assert_eq!(store.audit(10).await.unwrap().len(), 3);
+}
+
 macro_rules! stamp {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -119,6 +161,18 @@ macro_rules! stamp {
             async fn an_update_that_panics_leaves_its_member_usable() {
                 let (store, _guard) = $make;
                 super::an_update_that_panics_leaves_its_member_usable(store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn the_restrictions_index_follows_restrictions_as_they_come_and_go() {
+                let (store, _guard) = $make;
+                super::the_restrictions_index_follows_restrictions_as_they_come_and_go(store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn the_audit_log_reads_back_newest_first() {
+                let (store, _guard) = $make;
+                super::the_audit_log_reads_back_newest_first(store).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -164,15 +218,41 @@ async fn the_embedded_store_keeps_everything_across_a_reopen_and_bounds_its_cach
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_restrictions_index_and_audit_log_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = Arc::new(Policy::preset("linkedin").unwrap());
+    let until = {
+        let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
+        restrict_ada(&store, &policy).await;
+        store.append_audit(ms(now()), b"lift bob".to_vec()).await.unwrap();
+        store.read("ada").await.unwrap().restricted_until().unwrap()
+    };
+    let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
+    let page = store.restricted(ms(now()), 10).await.unwrap();
+    assert_eq!(page.first, [Restricted { member: "ada".into(), until }]);
+    assert_eq!(store.audit(10).await.unwrap(), [b"lift bob".to_vec()]);
+    store.append_audit(ms(now()), b"verify ada".to_vec()).await.unwrap();
+    assert_eq!(store.audit(1).await.unwrap(), [b"verify ada".to_vec()], "a record made after a reopen is the newest");
+}
+
 fn invite(i: usize) -> DecideRequest {
-    DecideRequest { member: "ada".into(), action: "invite".into(), target: Some(format!("t{i}")), ..Default::default() }
+    invite_from("ada", i)
+}
+
+fn invite_from(member: &str, i: usize) -> DecideRequest {
+    DecideRequest { member: member.into(), action: "invite".into(), target: Some(format!("t{i}")), ..Default::default() }
 }
 
 /// Invites for ada until the burst limit denies, then three more denials, so that she is
 /// restricted and a further denial changes nothing. Returns how many invitations were sent.
 async fn restrict_ada<S: Store>(store: &S, policy: &Arc<Policy>) -> usize {
+    restrict(store, policy, "ada").await
+}
+
+async fn restrict<S: Store>(store: &S, policy: &Arc<Policy>, member: &str) -> usize {
     let mut i = 0;
-    while decide_via(store, policy, invite(i)).await {
+    while decide_via(store, policy, invite_from(member, i)).await {
         i += 1;
     }
     assert_eq!(i, 40, "the burst limit admits 40 in an hour");
@@ -180,7 +260,7 @@ async fn restrict_ada<S: Store>(store: &S, policy: &Arc<Policy>) -> usize {
     // member restricted and change nothing.
     for _ in 0..3 {
         i += 1;
-        assert!(!decide_via(store, policy, invite(i)).await);
+        assert!(!decide_via(store, policy, invite_from(member, i)).await);
     }
     i
 }

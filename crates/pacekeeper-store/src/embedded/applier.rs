@@ -11,7 +11,8 @@
 //! and when the store closes. It reads `written` (the log's end), then every cache entry
 //! written since the last checkpoint (`seq` above `applied`), and writes their values to
 //! fjall. Every write logged up to `written` is then in fjall or superseded there by a newer
-//! value of the same member, so `applied` moves to `written`. (A value newer than the log's end
+//! value of the same member, so `applied` moves to `written`. The changes to the restrictions
+//! index go into fjall at the same checkpoint. (A value newer than the log's end
 //! may reach fjall before its own log record: it belongs to an answer not yet given, which a
 //! crash may or may not keep, as with any unanswered request.)
 
@@ -107,6 +108,13 @@ fn checkpoint(shared: &Shared) -> Result<(), fjall::Error> {
         }
         batch.commit()?;
     }
+    let mut index = shared.index.lock().unwrap_or_else(PoisonError::into_inner);
+    if index.is_dirty() {
+        let mut batch = shared.db.batch();
+        index.save(&mut batch, &shared.restrictions);
+        batch.commit()?;
+    }
+    drop(index);
     shared.applied.fetch_max(end, Ordering::Release);
     shared.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
     Ok(())

@@ -29,8 +29,10 @@
 //! member's last write is as durable as the mode promises, since the answer rests on it.
 
 mod applier;
+mod audit;
 mod committer;
 mod inbox;
+mod restricted;
 mod syncer;
 mod wal;
 
@@ -51,7 +53,7 @@ use self::committer::Committer;
 use self::inbox::{Inbox, Job, Pending};
 use self::syncer::SyncQueue;
 use self::wal::Wal;
-use crate::{Change, Store, StoreError};
+use crate::{Change, RestrictedPage, Store, StoreError};
 
 const SHARDS: usize = 64;
 
@@ -163,6 +165,12 @@ pub struct EmbeddedStats {
 struct Shared {
     db: Database,
     members: Keyspace,
+    /// The restrictions index on disk ([`restricted`]).
+    restrictions: Keyspace,
+    /// The restrictions index in memory.
+    index: Mutex<restricted::Index>,
+    /// The audit log ([`audit`]).
+    audit: audit::AuditLog,
     wal: Wal,
     syncer: SyncQueue,
     apply: ApplyControl,
@@ -289,14 +297,22 @@ fn open_shared(
     let members = db
         .keyspace("members", || KeyspaceCreateOptions::default().max_memtable_size(16 << 20))
         .map_err(|e| disk("cannot open the members keyspace", e))?;
+    let restrictions = db
+        .keyspace("restrictions", KeyspaceCreateOptions::default)
+        .map_err(|e| disk("cannot open the restrictions keyspace", e))?;
+    let mut index = restricted::Index::load(&restrictions).map_err(|e| disk("cannot read the restrictions index", e))?;
+    let audit = audit::AuditLog::open(&db)?;
     let wal_dir = path.join("wal");
     let (wal, appender, replay) = Wal::open(&wal_dir, config.log_segment_bytes)
         .map_err(|e| disk(format!("cannot open the log in {}", wal_dir.display()), e))?;
-    replay_log(&db, &members, replay)?;
+    replay_log(&db, (&members, &restrictions, &mut index), replay)?;
     wal.remove(&wal.sealed()).map_err(|e| disk("cannot delete replayed log segments", e))?;
     let shared = Shared {
         db,
         members,
+        restrictions,
+        index: Mutex::new(index),
+        audit,
         wal,
         syncer: SyncQueue::default(),
         apply: ApplyControl::default(),
@@ -313,8 +329,13 @@ fn open_shared(
     Ok((shared, appender))
 }
 
-/// Puts the log's records into fjall, in order, and makes them durable there.
-fn replay_log(db: &Database, members: &Keyspace, records: Vec<wal::Record>) -> Result<(), StoreError> {
+/// Puts the log's records into fjall, in order, correcting the restrictions index as it goes,
+/// and makes them durable there.
+fn replay_log(
+    db: &Database,
+    (members, restrictions, index): (&Keyspace, &Keyspace, &mut restricted::Index),
+    records: Vec<wal::Record>,
+) -> Result<(), StoreError> {
     if records.is_empty() {
         return Ok(());
     }
@@ -326,7 +347,11 @@ fn replay_log(db: &Database, members: &Keyspace, records: Vec<wal::Record>) -> R
                 Some(v) => batch.insert(members, &r.key[..], &v[..]),
                 None => batch.remove(members, &r.key[..]),
             }
+            if let Ok(member) = std::str::from_utf8(&r.key) {
+                index.set(member, restricted::end_of_value(r.value.as_deref()));
+            }
         }
+        index.save(&mut batch, restrictions);
         batch.commit().map_err(|e| disk("replaying the log failed", e))?;
     }
     db.persist(PersistMode::SyncAll).map_err(|e| disk("fsync after replaying the log failed", e))
@@ -361,6 +386,12 @@ impl EmbeddedStore {
     /// Members currently in the cache.
     pub fn cached(&self) -> usize {
         self.inner.shared.shards.iter().map(|s| s.lock().map_or(0, |m| m.len())).sum()
+    }
+
+    fn index(&self) -> std::sync::MutexGuard<'_, restricted::Index> {
+        // Every change to the index is one call that cannot panic halfway: a poisoned lock
+        // still holds a whole index.
+        self.inner.shared.index.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn shard(&self, member: &str) -> &Shard {
@@ -526,6 +557,7 @@ impl Store for EmbeddedStore {
                 return Err(StoreError::Internal("a cache entry vanished"));
             };
             let mut next = entry.state(member)?;
+            let restricted_before = next.restricted_until();
             let change = f(&mut next);
             if !change.changed {
                 return Ok(change.output);
@@ -542,6 +574,10 @@ impl Store for EmbeddedStore {
                 // Queue first: the cache shows a value only once its write is on its way.
                 let (seq, pending) = self.queue(member, value, true)?;
                 *entry = Entry { bytes, seq };
+                let restricted_after = next.restricted_until();
+                if restricted_after != restricted_before {
+                    self.index().set(member, restricted_after);
+                }
                 (change.output, pending)
             }
         };
@@ -575,6 +611,7 @@ impl Store for EmbeddedStore {
                 self.make_room(&mut shard)?;
             }
             shard.insert(member.into(), Entry { bytes: Box::default(), seq });
+            self.index().set(member, None);
             existed
         };
         // Erase is an admin action: it waits until the delete is fsynced, whatever the mode.
@@ -584,6 +621,24 @@ impl Store for EmbeddedStore {
 
     async fn flush(&self) -> Result<(), StoreError> {
         self.commit().await
+    }
+
+    async fn restricted(&self, now: i64, first: usize) -> Result<RestrictedPage, StoreError> {
+        self.check()?;
+        Ok(self.index().page(now, first))
+    }
+
+    async fn append_audit(&self, at: i64, record: Vec<u8>) -> Result<(), StoreError> {
+        self.check()?;
+        let shared = self.inner.shared.clone();
+        tokio::task::spawn_blocking(move || shared.audit.append(&shared.db, at, &record))
+            .await
+            .map_err(|_| StoreError::Internal("the audit write panicked"))?
+    }
+
+    async fn audit(&self, count: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.check()?;
+        self.inner.shared.audit.newest(count)
     }
 
     async fn ready(&self) -> Result<(), StoreError> {
