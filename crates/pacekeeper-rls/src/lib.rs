@@ -102,9 +102,11 @@ pub fn status(e: ServiceError) -> Status {
     match e {
         ServiceError::BadRequest { .. } | ServiceError::ClientTimeRefused { .. } => Status::invalid_argument(message),
         ServiceError::Auth(a) if a.unauthenticated() => Status::unauthenticated(message),
-        ServiceError::Auth(_) => Status::permission_denied(message),
+        ServiceError::Auth(_) | ServiceError::Link(_) => Status::permission_denied(message),
         ServiceError::StoreUnavailable(_) => Status::unavailable(message),
         ServiceError::UnknownMember(_) => Status::not_found(message),
-        ServiceError::StoreFailed(_) | ServiceError::InvalidPolicy(_) => Status::internal(message),
+        ServiceError::StoreFailed(_) | ServiceError::InvalidPolicy(_) | ServiceError::Internal(_) => {
+            Status::internal(message)
+        }
     }
 }

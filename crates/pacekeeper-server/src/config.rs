@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use pacekeeper_rls::RlsConfig;
+use pacekeeper_service::Signer;
 use pacekeeper_service::auth::{Scope, Token, Tokens};
 use serde::Deserialize;
 
@@ -137,6 +138,8 @@ pub struct Config {
     /// Bearer tokens.
     #[serde(rename = "token")]
     pub tokens: Vec<TokenConfig>,
+    /// Fold decisions into the read model of `/v1/stats` and the dashboard (on by default).
+    pub stats: bool,
 }
 
 impl Default for Config {
@@ -160,6 +163,7 @@ impl Default for Config {
             max_body_bytes: 1 << 20,
             log_format: LogFormat::Text,
             tokens: Vec::new(),
+            stats: true,
         }
     }
 }
@@ -208,6 +212,9 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// The signing key is unusable.
+    #[error(transparent)]
+    SigningKey(#[from] pacekeeper_service::signing::ShortKey),
     /// A token is unusable.
     #[error("token `{name}`: {message}")]
     Token {
@@ -238,6 +245,15 @@ impl Config {
                 message: e.message().trim().to_string(),
             }
         })
+    }
+
+    /// The key that signs members' links and dashboard sessions: `PACEKEEPER_SIGNING_KEY`
+    /// (32+ characters), else a random one (links and sessions then end with the process).
+    pub fn resolve_signer(&self, env: impl Fn(&str) -> Option<String>) -> Result<Signer, ConfigError> {
+        match env("PACEKEEPER_SIGNING_KEY").filter(|s| !s.is_empty()) {
+            Some(key) => Ok(Signer::with_key(&key)?),
+            None => Ok(Signer::random()),
+        }
     }
 
     /// The tokens in force: the file's, plus `PACEKEEPER_ADMIN_TOKEN` (admin) and

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::auth::{AdminScope, DecideScope, Granted};
+use crate::auth::{Admin, AdminScope, DecideScope, Granted};
 use crate::problem::Problem;
 
 type App<S> = State<Arc<Service<S>>>;
@@ -134,21 +134,75 @@ pub async fn member<S: Store>(
 
 pub async fn update_member<S: Store>(
     State(app): App<S>,
-    _: Granted<AdminScope>,
+    Admin(actor): Admin,
     MemberId(id): MemberId,
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
     let update: MemberUpdate = parse_json(&headers, body, app.max_body_bytes)?;
-    Ok(Json(app.update_member(&id, update).await?).into_response())
+    Ok(Json(app.update_member(&id, update, &actor).await?).into_response())
 }
 
-pub async fn lift<S: Store>(State(app): App<S>, _: Granted<AdminScope>, MemberId(id): MemberId) -> Answer {
-    Ok(Json(json!({ "lifted": app.lift(&id).await? })).into_response())
+pub async fn lift<S: Store>(State(app): App<S>, Admin(actor): Admin, MemberId(id): MemberId) -> Answer {
+    Ok(Json(json!({ "lifted": app.lift(&id, &actor).await? })).into_response())
 }
 
-pub async fn verify<S: Store>(State(app): App<S>, _: Granted<AdminScope>, MemberId(id): MemberId) -> Answer {
-    Ok(Json(json!({ "verified": app.verify(&id).await? })).into_response())
+pub async fn verify<S: Store>(State(app): App<S>, Admin(actor): Admin, MemberId(id): MemberId) -> Answer {
+    Ok(Json(json!({ "verified": app.verify(&id, &actor).await? })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ViewLinkBody {
+    #[serde(default = "default_link_seconds", deserialize_with = "pacekeeper_engine::whole_number")]
+    ttl_seconds: u64,
+}
+
+fn default_link_seconds() -> u64 {
+    pacekeeper_service::view_link::DEFAULT_LINK_SECONDS
+}
+
+pub async fn view_link<S: Store>(
+    State(app): App<S>,
+    Admin(actor): Admin,
+    MemberId(id): MemberId,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let b: ViewLinkBody = parse_json(&headers, body, app.max_body_bytes)?;
+    Ok(Json(app.view_link(&id, b.ttl_seconds, &actor).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    at: Option<Timestamp>,
+    limit: Option<usize>,
+}
+
+pub async fn restrictions<S: Store>(
+    State(app): App<S>,
+    _: Granted<AdminScope>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Answer {
+    let Query(q) = query.map_err(|e| Problem::bad_field("query", e.body_text()))?;
+    Ok(Json(app.restricted(q.at, q.limit.unwrap_or(100)).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    limit: Option<usize>,
+}
+
+pub async fn audit<S: Store>(
+    State(app): App<S>,
+    _: Granted<AdminScope>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Answer {
+    let Query(q) = query.map_err(|e| Problem::bad_field("limit", e.body_text()))?;
+    let entries = app.audit_log(q.limit.unwrap_or(100).min(1000)).await?;
+    Ok(Json(json!({ "entries": entries })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -161,17 +215,17 @@ struct CreditsBody {
 
 pub async fn credits<S: Store>(
     State(app): App<S>,
-    _: Granted<AdminScope>,
+    Admin(actor): Admin,
     MemberId(id): MemberId,
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
     let b: CreditsBody = parse_json(&headers, body, app.max_body_bytes)?;
-    Ok(Json(app.grant_credits(&id, b.limit, b.amount).await?).into_response())
+    Ok(Json(app.grant_credits(&id, b.limit, b.amount, &actor).await?).into_response())
 }
 
-pub async fn erase<S: Store>(State(app): App<S>, _: Granted<AdminScope>, MemberId(id): MemberId) -> Answer {
-    app.erase(&id).await?;
+pub async fn erase<S: Store>(State(app): App<S>, Admin(actor): Admin, MemberId(id): MemberId) -> Answer {
+    app.erase(&id, &actor).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -185,22 +239,19 @@ pub async fn stats<S: Store>(
     query: Result<Query<AtQuery>, QueryRejection>,
 ) -> Answer {
     let Query(q) = query.map_err(|e| Problem::bad_field("at", e.body_text()))?;
-    let stats = tokio::task::spawn_blocking(move || app.stats(q.at))
-        .await
-        .map_err(|e| Problem::internal(format!("the statistics task failed: {e}")))??;
-    match stats {
+    match app.stats(q.at).await? {
         Some(s) => Ok(Json(s).into_response()),
         None => Err(Problem::internal("statistics are off on this server")),
     }
 }
 
-pub async fn reload<S: Store>(State(app): App<S>, _: Granted<AdminScope>) -> Answer {
-    let p = app.reload_policy()?;
+pub async fn reload<S: Store>(State(app): App<S>, Admin(actor): Admin) -> Answer {
+    let p = app.reload_policy_as(&actor).await?;
     Ok(Json(json!({ "reloaded": p.name, "source": app.policy_source })).into_response())
 }
 
 pub async fn metrics<S: Store>(State(app): App<S>) -> Response {
-    match app.render_metrics() {
+    match app.render_metrics().await {
         Some(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
         None => Problem::internal("no metrics recorder is installed").into_response(),
     }

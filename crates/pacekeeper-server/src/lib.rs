@@ -35,6 +35,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/members/{id}/lift"),
     ("post", "/v1/members/{id}/verify"),
     ("post", "/v1/members/{id}/credits"),
+    ("post", "/v1/members/{id}/view-link"),
+    ("get", "/v1/restrictions"),
+    ("get", "/v1/audit"),
     ("get", "/v1/policy"),
     ("get", "/v1/stats"),
     ("post", "/v1/policy/reload"),
@@ -57,6 +60,9 @@ pub fn app<S: Store>(state: Arc<Service<S>>) -> Router {
         .route("/v1/members/{id}/lift", post(handlers::lift::<S>))
         .route("/v1/members/{id}/verify", post(handlers::verify::<S>))
         .route("/v1/members/{id}/credits", post(handlers::credits::<S>))
+        .route("/v1/members/{id}/view-link", post(handlers::view_link::<S>))
+        .route("/v1/restrictions", get(handlers::restrictions::<S>))
+        .route("/v1/audit", get(handlers::audit::<S>))
         .route("/v1/policy", get(handlers::policy::<S>))
         .route("/v1/stats", get(handlers::stats::<S>))
         .route("/v1/policy/reload", post(handlers::reload::<S>))

@@ -114,6 +114,10 @@ impl Server {
         service.tokens = tokens;
         service.max_body_bytes = config.max_body_bytes;
         service.fail_open = config.fail_mode == FailMode::Open;
+        service.signer = config.resolve_signer(&env)?;
+        if !config.stats {
+            service.observer = None;
+        }
         let hangup = match signal(SignalKind::hangup()) {
             Ok(s) => Some(s),
             Err(e) => {

@@ -9,7 +9,13 @@ use pacekeeper_engine::{
 use pacekeeper_store::Store;
 use serde::Serialize;
 
+use crate::audit::Actor;
 use crate::{Service, ServiceError, change, validate};
+
+/// An update in words, for the audit log.
+fn describe_update(u: &MemberUpdate) -> String {
+    serde_json::to_string(u).unwrap_or_else(|_| "an update".into())
+}
 
 /// A member's view with its id first: `{"member": id, "tier": …, "limits": […], …}`.
 #[derive(Debug, Clone, Serialize)]
@@ -49,6 +55,10 @@ pub struct PolicyInfo {
     pub limits: Vec<String>,
     /// Its TOML source.
     pub toml: String,
+    /// SHA-256 of the TOML source, hex: tells two instances' policies apart.
+    pub sha256: String,
+    /// When this server loaded it.
+    pub loaded_at: Timestamp,
 }
 
 /// The largest credits top-up at once.
@@ -57,64 +67,104 @@ pub const MAX_CREDITS: u64 = 1_000_000;
 impl<S: Store> Service<S> {
     /// A member's usage of every limit, reputation, gauges and restrictions at `at` (or now).
     pub async fn member(&self, id: &str, at: Option<Timestamp>) -> Result<MemberAnswer, ServiceError> {
-        validate::identifier("id", id)?;
         let now = self.instant(at, "at")?;
+        self.member_at(id, now).await
+    }
+
+    /// A member's view at `now`, an instant the caller has settled.
+    pub(crate) async fn member_at(&self, id: &str, now: Timestamp) -> Result<MemberAnswer, ServiceError> {
+        validate::identifier("id", id)?;
         let state = self.store.read(id).await.map_err(ServiceError::store)?;
         Ok(MemberAnswer { member: id.into(), view: member_view(&self.policy(), &state, now) })
     }
 
     /// Sets a member's tier and per-member overrides; answers with the member's new view.
-    pub async fn update_member(&self, id: &str, update: MemberUpdate) -> Result<MemberAnswer, ServiceError> {
+    pub async fn update_member(
+        &self,
+        id: &str,
+        update: MemberUpdate,
+        actor: &Actor,
+    ) -> Result<MemberAnswer, ServiceError> {
         if let Some(at) = update.created_at {
             validate::instant("created_at", at)?;
         }
         let member = id.to_string();
-        self.admin_change(id, move |p, st, now| {
-            update_member(p, st, &update)?;
-            Ok(MemberAnswer { member: member.clone(), view: member_view(p, st, now) })
-        })
-        .await
+        let what = describe_update(&update);
+        let answer = self
+            .admin_change(id, move |p, st, now| {
+                update_member(p, st, &update)?;
+                Ok(MemberAnswer { member: member.clone(), view: member_view(p, st, now) })
+            })
+            .await?;
+        self.record(actor, "update_member", Some(id), what).await?;
+        Ok(answer)
     }
 
     /// Lifts a member's restrictions (not verification); answers how many ended.
-    pub async fn lift(&self, id: &str) -> Result<usize, ServiceError> {
-        self.admin_change(id, |p, st, now| Ok(lift(p, st, now))).await
+    pub async fn lift(&self, id: &str, actor: &Actor) -> Result<usize, ServiceError> {
+        let n = self.admin_change(id, |p, st, now| Ok(lift(p, st, now))).await?;
+        self.record(actor, "lift", Some(id), format!("{n} restriction(s) ended")).await?;
+        Ok(n)
     }
 
     /// Records a passed verification; answers how many restrictions ended.
-    pub async fn verify(&self, id: &str) -> Result<usize, ServiceError> {
-        self.admin_change(id, |p, st, now| Ok(verify(p, st, now))).await
+    pub async fn verify(&self, id: &str, actor: &Actor) -> Result<usize, ServiceError> {
+        let n = self.admin_change(id, |p, st, now| Ok(verify(p, st, now))).await?;
+        self.record(actor, "verify", Some(id), format!("verified; {n} restriction(s) ended")).await?;
+        Ok(n)
     }
 
     /// Tops up a credits limit by `amount` (1 to [`MAX_CREDITS`]).
-    pub async fn grant_credits(&self, id: &str, limit: String, amount: u64) -> Result<Credited, ServiceError> {
+    pub async fn grant_credits(
+        &self,
+        id: &str,
+        limit: String,
+        amount: u64,
+        actor: &Actor,
+    ) -> Result<Credited, ServiceError> {
         if amount == 0 || amount > MAX_CREDITS {
             return Err(ServiceError::bad("amount", validate::Invalid::Range { min: 1, max: MAX_CREDITS }));
         }
-        self.admin_change(id, move |p, st, _| {
-            let purchased_balance = grant_credits(p, st, &limit, amount)?;
-            Ok(Credited { limit: limit.clone(), purchased_balance })
-        })
-        .await
+        let credited = self
+            .admin_change(id, move |p, st, _| {
+                let purchased_balance = grant_credits(p, st, &limit, amount)?;
+                Ok(Credited { limit: limit.clone(), purchased_balance })
+            })
+            .await?;
+        let what = format!("{amount} credits of {}; balance {}", credited.limit, credited.purchased_balance);
+        self.record(actor, "credits", Some(id), what).await?;
+        Ok(credited)
     }
 
     /// Forgets a member entirely (the only way history goes).
-    pub async fn erase(&self, id: &str) -> Result<(), ServiceError> {
+    pub async fn erase(&self, id: &str, actor: &Actor) -> Result<(), ServiceError> {
         validate::identifier("id", id)?;
-        if self.store.erase(id).await.map_err(ServiceError::store)? {
-            tracing::info!(member = %id, "member erased by an admin");
-            Ok(())
-        } else {
-            Err(ServiceError::UnknownMember(id.into()))
+        if !self.store.erase(id).await.map_err(ServiceError::store)? {
+            return Err(ServiceError::UnknownMember(id.into()));
         }
+        self.record(actor, "erase", Some(id), "every stored count and record of the member deleted".into()).await
+    }
+
+    /// Re-reads the policy from its source on an admin's request, recording it.
+    pub async fn reload_policy_as(&self, actor: &Actor) -> Result<std::sync::Arc<Policy>, ServiceError> {
+        let p = self.reload_policy()?;
+        self.record(actor, "policy_reload", None, format!("policy `{}` loaded from {}", p.name, self.policy_source))
+            .await?;
+        Ok(p)
     }
 
     /// What `/v1/stats` shows, at `at` (only with trusted client time) or now. `None` when
-    /// the observer is off. May wait a moment for recent decisions to be folded in: call it
-    /// off an async runtime's worker (`spawn_blocking`).
-    pub fn stats(&self, at: Option<jiff::Timestamp>) -> Result<Option<pacekeeper_stats::Stats>, ServiceError> {
+    /// the observer is off. Waits a moment, off the runtime's workers, for recent decisions to
+    /// be folded in.
+    pub async fn stats(&self, at: Option<jiff::Timestamp>) -> Result<Option<pacekeeper_stats::Stats>, ServiceError> {
         let now = self.instant(at, "at")?;
-        Ok(self.observer.as_ref().map(|o| o.snapshot(now)))
+        let Some(observer) = self.observer.clone() else { return Ok(None) };
+        let mut stats = tokio::task::spawn_blocking(move || observer.snapshot(now))
+            .await
+            .map_err(|_| ServiceError::Internal("the statistics snapshot panicked"))?;
+        let active = self.store.restricted(now.as_millisecond(), 0).await.map_err(ServiceError::store)?;
+        stats.tiles.restrictions_active = active.total;
+        Ok(Some(stats))
     }
 
     /// The policy in force.
@@ -129,6 +179,8 @@ impl<S: Store> Service<S> {
             actions: p.action_names().map(String::from).collect(),
             limits: p.limit_names().map(String::from).collect(),
             toml: p.source.to_string(),
+            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(p.source.as_bytes())),
+            loaded_at: self.policy_loaded_at(),
         }
     }
 

@@ -120,21 +120,39 @@ impl Tokens {
     /// configured the server binds only loopback: the decide scope is open there, and admin
     /// stays closed.
     pub fn authorize(&self, authorization: Option<&str>, scope: Scope) -> Result<(), AuthError> {
+        self.identify(authorization, scope).map(|_| ())
+    }
+
+    /// Like [`Tokens::authorize`], answering the name of the token presented (`anonymous`
+    /// for the open decide scope of a server with no tokens).
+    pub fn identify(&self, authorization: Option<&str>, scope: Scope) -> Result<&str, AuthError> {
+        let presented = authorization
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim);
+        self.identify_secret(presented, scope)
+    }
+
+    /// Checks a bare token (a dashboard login) for `scope`; answers its name.
+    pub fn identify_secret(&self, presented: Option<&str>, scope: Scope) -> Result<&str, AuthError> {
         if self.is_empty() {
             return match scope {
-                Scope::Decide => Ok(()),
+                Scope::Decide => Ok("anonymous"),
                 Scope::Admin => Err(AuthError::AdminClosed),
             };
         }
-        let presented = authorization
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .ok_or(AuthError::Missing)?;
-        let scopes = self.scopes_of(presented.trim().as_bytes()).ok_or(AuthError::Unknown)?;
-        if scopes.contains(&scope) || scopes.contains(&Scope::Admin) {
-            Ok(())
+        let presented = presented.ok_or(AuthError::Missing)?;
+        let token = self.0.iter().find(|t| constant_time_eq(&t.secret, presented.as_bytes())).ok_or(AuthError::Unknown)?;
+        if token.scopes.contains(&scope) || token.scopes.contains(&Scope::Admin) {
+            Ok(&token.name)
         } else {
             Err(AuthError::LacksScope(scope))
         }
+    }
+
+    /// Whether a token of this name with the admin scope is still configured (a dashboard
+    /// session names its token; removing the token ends its sessions at the next reload).
+    pub fn admin_named(&self, name: &str) -> bool {
+        self.0.iter().any(|t| t.name == name && t.scopes.contains(&Scope::Admin))
     }
 }
 

@@ -5,6 +5,7 @@ use pacekeeper_engine::{LoadError, RequestError};
 use pacekeeper_store::StoreError;
 
 use crate::auth::AuthError;
+use crate::signing::SignatureError;
 use crate::validate::Invalid;
 
 /// Why the service did not answer with a result.
@@ -39,6 +40,12 @@ pub enum ServiceError {
     /// The store failed in a way waiting does not cure (a disk error, corrupt state).
     #[error("the store failed: {0}")]
     StoreFailed(#[source] StoreError),
+    /// A member's link was altered or has expired.
+    #[error(transparent)]
+    Link(#[from] SignatureError),
+    /// A fault inside the service (never a reason to fail open).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
     /// A policy reload was refused; the old policy stays in force.
     #[error("the new policy was refused; the old one stays in force: {0}")]
     InvalidPolicy(#[source] LoadError),

@@ -75,6 +75,9 @@ pub struct Tiles {
     pub fail_open_last_hour: u64,
     /// Restrictions started in the last 24 hours.
     pub restrictions_started_24h: u64,
+    /// Members restricted now: the service fills it from the store's restrictions index (the
+    /// read model alone leaves 0).
+    pub restrictions_active: u64,
 }
 
 /// Restrictions started in one hour by one cause.
@@ -234,6 +237,7 @@ fn tiles(minutes: &[Bucket], current: i64) -> Tiles {
         near_limit_share_last_hour: share(sum(|b| b.near_limit, &hour)),
         fail_open_last_hour: sum(|b| b.fail_open, &hour),
         restrictions_started_24h: minutes.iter().flat_map(|b| b.restrictions_started.values()).sum(),
+        restrictions_active: 0,
     }
 }
 

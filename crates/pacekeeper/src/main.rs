@@ -67,6 +67,9 @@ struct ServeArgs {
     /// Accept `at` in requests (replay, back-testing, tests).
     #[arg(long)]
     trust_client_time: bool,
+    /// Do not fold decisions into the statistics of `/v1/stats` and the dashboard.
+    #[arg(long)]
+    no_stats: bool,
     /// Durability, named for what an answered decision survives: process (the default; the
     /// write reaches the OS before the answer leaves: survives kill -9), strict (the answer
     /// waits for fsync: survives a power loss) or relaxed (waits for nothing).
@@ -208,6 +211,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if args.trust_client_time {
         config.trust_client_time = true;
+    }
+    if args.no_stats {
+        config.stats = false;
     }
     if let Some(v) = args.durability {
         config.durability = match v.as_str() {
