@@ -49,6 +49,9 @@ pub struct PolicySummary {
     pub ladder: Vec<String>,
     /// Share of a limit used at which a decision warns.
     pub warning_threshold: f64,
+    /// The zone of the policy's calendar windows (the first one's), `UTC` with none: the
+    /// zone reset times are shown in.
+    pub zone: String,
 }
 
 /// A duration in milliseconds as words (`2 weeks`, `36 hours`, `90 s`).
@@ -135,7 +138,15 @@ pub fn policy_summary(policy: &Policy) -> PolicySummary {
         .enumerate()
         .map(|(i, d)| format!("offence {}: {}", i + 1, duration_words(*d)))
         .collect();
-    PolicySummary { limits, penalties, ladder, warning_threshold: policy.warning_threshold }
+    let zone = policy
+        .limits
+        .iter()
+        .find_map(|l| match &l.window {
+            Window::Calendar(c) | Window::Credits(c) => c.zone.iana_name().map(String::from),
+            _ => None,
+        })
+        .unwrap_or_else(|| "UTC".into());
+    PolicySummary { limits, penalties, ladder, warning_threshold: policy.warning_threshold, zone }
 }
 
 #[cfg(test)]

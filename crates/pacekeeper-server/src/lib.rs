@@ -70,6 +70,7 @@ pub fn app<S: Store>(state: Arc<Service<S>>) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz::<S>))
         .route("/openapi.json", get(handlers::openapi))
+        .nest("/ui", pacekeeper_dashboard::router::<S>())
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
