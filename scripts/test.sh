@@ -10,6 +10,10 @@ need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+# The dashboard's browser suite: Debian's Chromium (never a downloaded browser) and Node.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (needed by the test suite)…"
   SUDO=""
@@ -39,3 +43,8 @@ cargo run --locked -q -- --version
 export PACEKEEPER_BIN="$PWD/target/debug/pacekeeper"
 PYTHONDONTWRITEBYTECODE=1 "$py/bin/python" -m pytest tests/python/rls -q
 VENV="$PWD/$py" bash tests/python/contract/run.sh
+
+# The dashboard in a real browser: playwright-core (pinned in tests/browser/package-lock.json)
+# drives Debian's Chromium against the debug binary on 127.0.0.1.
+[ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/browser && node --test --test-concurrency=1)

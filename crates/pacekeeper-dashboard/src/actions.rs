@@ -16,7 +16,7 @@ use pacekeeper_store::Store;
 
 use crate::App;
 use crate::layout::{problem_page, service_error};
-use crate::session::{Operator, same_origin};
+use crate::session::{Operator, refuse_foreign};
 
 pub async fn act<S: Store>(
     State(app): App<S>,
@@ -25,7 +25,7 @@ pub async fn act<S: Store>(
     Path((id, action)): Path<(String, String)>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = same_origin(&headers) {
+    if let Some(r) = refuse_foreign(&headers) {
         return r;
     }
     let field = |k: &str| f.get(k).map(|s| s.trim()).unwrap_or_default();
@@ -44,16 +44,33 @@ pub async fn act<S: Store>(
         }
         "credits" => match field("amount").parse::<u64>() {
             Ok(n) => app.grant_credits(&id, field("limit").to_string(), n, &actor).await.map(|_| done("credits")),
-            Err(_) => return problem_page(StatusCode::BAD_REQUEST, "Not a number", "amount: write a whole number, 1 or more."),
+            Err(_) => {
+                return problem_page(
+                    StatusCode::BAD_REQUEST,
+                    "Not a number",
+                    "amount: write a whole number, 1 or more.",
+                );
+            }
         },
-        "view-link" => app.view_link(&id, DEFAULT_LINK_SECONDS, &actor).await.map(|l| {
-            Redirect::to(&format!("{back}?link={}", percent_encode(&l.path))).into_response()
-        }),
+        "view-link" => app
+            .view_link(&id, DEFAULT_LINK_SECONDS, &actor)
+            .await
+            .map(|l| Redirect::to(&format!("{back}?link={}", percent_encode(&l.path))).into_response()),
         "erase" if field("confirm") != id => {
-            return problem_page(StatusCode::BAD_REQUEST, "Not erased", "confirm: type the member's id exactly to erase them.");
+            return problem_page(
+                StatusCode::BAD_REQUEST,
+                "Not erased",
+                "confirm: type the member's id exactly to erase them.",
+            );
         }
         "erase" => app.erase(&id, &actor).await.map(|()| Redirect::to("/ui/members").into_response()),
-        _ => return problem_page(StatusCode::NOT_FOUND, "No such action", "The actions are lift, verify, tier, credits, view-link and erase."),
+        _ => {
+            return problem_page(
+                StatusCode::NOT_FOUND,
+                "No such action",
+                "The actions are lift, verify, tier, credits, view-link and erase.",
+            );
+        }
     };
     result.unwrap_or_else(|e| service_error(&e))
 }

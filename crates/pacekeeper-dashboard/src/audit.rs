@@ -6,7 +6,7 @@ use maud::html;
 use pacekeeper_store::Store;
 
 use crate::App;
-use crate::layout::{Section, shell, service_error};
+use crate::layout::{Section, service_error, shell};
 use crate::session::Operator;
 
 /// Records shown.

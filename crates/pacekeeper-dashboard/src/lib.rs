@@ -1,13 +1,13 @@
 //! The dashboard: pages under `/ui`, rendered on the server from what the service answers.
 //!
 //! - operators (an admin token, by a login that sets a session cookie): the overview
-//!   ([`overview`]), members and restricted members ([`members`]), one member with the admin
-//!   actions ([`member`], [`actions`]), the policy ([`policy`]) and the audit log ([`audit`]);
-//! - a member, by a signed link an admin made: their own limits, read-only ([`own`]).
+//!   (`overview`), members and restricted members (`members`), one member with the admin
+//!   actions (`member`, `actions`), the policy (`policy`) and the audit log (`audit`);
+//! - a member, by a signed link an admin made: their own limits, read-only (`own`).
 //!
 //! Pages hold no rule: every number comes from the service. Charts are SVG drawn here
-//! ([`chart`]), each beside a table of the same numbers; the stylesheet and the little script
-//! (countdowns, refresh) are compiled in ([`assets`]). Nothing is loaded from elsewhere, and
+//! (`chart`), each beside a table of the same numbers; the stylesheet and the little script
+//! (countdowns, refresh) are compiled in (`assets`). Nothing is loaded from elsewhere, and
 //! the content security policy says so to the browser.
 
 mod actions;

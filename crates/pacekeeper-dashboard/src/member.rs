@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::App;
 use crate::actions::admin_forms;
 use crate::chart::{reason_colour, swatch, usage_bar};
-use crate::layout::{Section, countdown, in_zone, shell, service_error};
+use crate::layout::{Section, countdown, in_zone, service_error, shell};
 use crate::session::Operator;
 
 #[derive(Deserialize)]

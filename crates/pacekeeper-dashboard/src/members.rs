@@ -10,7 +10,7 @@ use pacekeeper_store::Store;
 use serde::Deserialize;
 
 use crate::App;
-use crate::layout::{Section, at_query, countdown, shell, service_error};
+use crate::layout::{Section, at_query, countdown, service_error, shell};
 use crate::session::Operator;
 
 /// Restricted members listed at most.

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::App;
 use crate::chart::{PALETTE, Series, reason_colour, stacked_bars, swatch};
-use crate::layout::{Section, shell, percent, problem_page, service_error};
+use crate::layout::{Section, percent, problem_page, service_error, shell};
 use crate::session::Operator;
 
 #[derive(Deserialize)]
@@ -123,7 +123,10 @@ fn decisions_by_reason(s: &Stats, minutes: i64, step: i64, id: &str, title: &str
 fn restrictions_started(s: &Stats) -> Markup {
     let first_hour = (s.at - 23.hours()).as_second().div_euclid(3600);
     let labels: Vec<String> = (0..24)
-        .map(|i| Timestamp::from_second((first_hour + i) * 3600).map_or_else(|_| "?".into(), |t| t.strftime("%H:00").to_string()))
+        .map(|i| {
+            Timestamp::from_second((first_hour + i) * 3600)
+                .map_or_else(|_| "?".into(), |t| t.strftime("%H:00").to_string())
+        })
         .collect();
     let mut by_cause: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     for r in &s.restrictions_started {

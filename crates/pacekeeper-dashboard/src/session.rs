@@ -1,6 +1,7 @@
 //! Operators' sessions: a login form takes an admin token and sets a signed session cookie
 //! (HttpOnly, SameSite=Strict, path `/ui`) naming the token, never holding it. Every page for
-//! operators takes an [`Operator`]; every state-changing request also passes [`same_origin`].
+//! operators takes an [`Operator`]; every state-changing request is checked by
+//! [`refuse_foreign`].
 
 use std::sync::Arc;
 
@@ -35,7 +36,8 @@ impl<S: Store> FromRequestParts<Arc<Service<S>>> for Operator {
         // Inside `/ui` the router sees the path without it; the original URI has it.
         let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |o| &o.0);
         let next = uri.path_and_query().map_or("/ui", |p| p.as_str()).to_string();
-        let to_login = || Redirect::to(&format!("/ui/login?next={}", pacekeeper_service::view_link::percent_encode(&next)));
+        let to_login =
+            || Redirect::to(&format!("/ui/login?next={}", pacekeeper_service::view_link::percent_encode(&next)));
         let Some(value) = cookie(&parts.headers, COOKIE) else { return Err(to_login().into_response()) };
         match check(service, value) {
             Some(who) => Ok(Operator { who }),
@@ -65,15 +67,15 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
-/// Refuses a state-changing request whose `Origin` is not this server (or absent), so that
-/// no other site can make a signed-in browser act.
-pub fn same_origin(headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal of a state-changing request whose `Origin` is not this server (or is absent),
+/// so that no other site can make a signed-in browser act; `None` for one from this server.
+pub fn refuse_foreign(headers: &HeaderMap) -> Option<Response> {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let origin = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok());
     let origin_host = origin.and_then(|o| o.split_once("://")).map(|(_, rest)| rest);
     match (host, origin_host) {
-        (Some(h), Some(o)) if h.eq_ignore_ascii_case(o) => Ok(()),
-        _ => Err(problem_page(
+        (Some(h), Some(o)) if h.eq_ignore_ascii_case(o) => None,
+        _ => Some(problem_page(
             StatusCode::FORBIDDEN,
             "Refused",
             "This form must be sent from this server's own pages (the Origin header does not match).",
@@ -116,7 +118,7 @@ pub struct Login {
 }
 
 pub async fn login<S: Store>(axum::extract::State(app): App<S>, headers: HeaderMap, Form(f): Form<Login>) -> Response {
-    if let Err(r) = same_origin(&headers) {
+    if let Some(r) = refuse_foreign(&headers) {
         return r;
     }
     let next = safe_next(f.next.as_deref()).to_string();
@@ -137,7 +139,7 @@ pub async fn login<S: Store>(axum::extract::State(app): App<S>, headers: HeaderM
 }
 
 pub async fn logout<S: Store>(_: App<S>, headers: HeaderMap) -> Response {
-    if let Err(r) = same_origin(&headers) {
+    if let Some(r) = refuse_foreign(&headers) {
         return r;
     }
     let clear = format!("{COOKIE}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0");

@@ -43,6 +43,6 @@ pub use engine::{apply_event, contains_link, decide, member_view, validate_event
 pub use policy::{EventKind, Level, Policy, RestrictionKind, UNLIMITED};
 pub use policy_file::{Diagnostic, PolicyError};
 pub use presets::{LoadError, PRESETS};
-pub use summary::{LimitSummary, PenaltySummary, PolicySummary, duration_words, policy_summary};
 pub use state::{Ending, MemberState, STATE_VERSION, StateError, UNTIL_VERIFIED};
+pub use summary::{LimitSummary, PenaltySummary, PolicySummary, duration_words, policy_summary};
 pub use together::{BatchError, decide_together};

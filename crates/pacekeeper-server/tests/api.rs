@@ -206,6 +206,9 @@ async fn every_admin_endpoint_needs_an_admin_token() {
         ("POST", "/v1/members/ada/credits", Some(json!({"limit": "monthly_inmail_credits", "amount": 5}))),
         ("GET", "/v1/policy", None),
         ("GET", "/v1/stats", None),
+        ("GET", "/v1/restrictions", None),
+        ("GET", "/v1/audit", None),
+        ("POST", "/v1/members/ada/view-link", Some(json!({}))),
         ("POST", "/v1/policy/reload", None),
         ("DELETE", "/v1/members/ada", None),
     ];

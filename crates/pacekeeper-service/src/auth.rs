@@ -126,9 +126,8 @@ impl Tokens {
     /// Like [`Tokens::authorize`], answering the name of the token presented (`anonymous`
     /// for the open decide scope of a server with no tokens).
     pub fn identify(&self, authorization: Option<&str>, scope: Scope) -> Result<&str, AuthError> {
-        let presented = authorization
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim);
+        let presented =
+            authorization.and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))).map(str::trim);
         self.identify_secret(presented, scope)
     }
 
@@ -141,7 +140,8 @@ impl Tokens {
             };
         }
         let presented = presented.ok_or(AuthError::Missing)?;
-        let token = self.0.iter().find(|t| constant_time_eq(&t.secret, presented.as_bytes())).ok_or(AuthError::Unknown)?;
+        let token =
+            self.0.iter().find(|t| constant_time_eq(&t.secret, presented.as_bytes())).ok_or(AuthError::Unknown)?;
         if token.scopes.contains(&scope) || token.scopes.contains(&Scope::Admin) {
             Ok(&token.name)
         } else {

@@ -32,12 +32,12 @@ use pacekeeper_store::{Change, Store};
 pub use admin::{Credited, MAX_CREDITS, MemberAnswer, PolicyInfo};
 pub use audit::{Actor, AuditEntry};
 pub use auth::{AuthError, Scope, Tokens};
-pub use restricted::{RestrictedList, RestrictedMember};
-pub use signing::Signer;
-pub use view_link::ViewLink;
 pub use clock::{Clock, FakeClock, Stopwatch, SystemClock};
 pub use error::ServiceError;
+pub use restricted::{RestrictedList, RestrictedMember};
+pub use signing::Signer;
 pub use validate::Invalid;
+pub use view_link::ViewLink;
 
 /// The decision path shared by every front end.
 pub struct Service<S: Store> {

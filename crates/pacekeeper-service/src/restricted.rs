@@ -41,8 +41,11 @@ impl<S: Store> Service<S> {
     /// [`MAX_RESTRICTED_LISTED`]) of them.
     pub async fn restricted(&self, at: Option<Timestamp>, first: usize) -> Result<RestrictedList, ServiceError> {
         let now = self.instant(at, "at")?;
-        let page =
-            self.store.restricted(now.as_millisecond(), first.min(MAX_RESTRICTED_LISTED)).await.map_err(ServiceError::store)?;
+        let page = self
+            .store
+            .restricted(now.as_millisecond(), first.min(MAX_RESTRICTED_LISTED))
+            .await
+            .map_err(ServiceError::store)?;
         let policy = self.policy();
         let mut members = Vec::with_capacity(page.first.len());
         for r in page.first {

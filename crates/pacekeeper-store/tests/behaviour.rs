@@ -241,7 +241,12 @@ fn invite(i: usize) -> DecideRequest {
 }
 
 fn invite_from(member: &str, i: usize) -> DecideRequest {
-    DecideRequest { member: member.into(), action: "invite".into(), target: Some(format!("t{i}")), ..Default::default() }
+    DecideRequest {
+        member: member.into(),
+        action: "invite".into(),
+        target: Some(format!("t{i}")),
+        ..Default::default()
+    }
 }
 
 /// Invites for ada until the burst limit denies, then three more denials, so that she is

@@ -17,8 +17,9 @@ pub(super) struct AuditLog {
 
 impl AuditLog {
     pub(super) fn open(db: &Database) -> Result<AuditLog, StoreError> {
-        let keyspace =
-            db.keyspace("audit", KeyspaceCreateOptions::default).map_err(|e| disk("cannot open the audit keyspace", e))?;
+        let keyspace = db
+            .keyspace("audit", KeyspaceCreateOptions::default)
+            .map_err(|e| disk("cannot open the audit keyspace", e))?;
         let last = match keyspace.last_key_value() {
             Some(g) => g.key().map_err(|e| disk("cannot read the audit log", e))?,
             None => Default::default(),

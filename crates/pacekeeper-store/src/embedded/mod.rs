@@ -300,7 +300,8 @@ fn open_shared(
     let restrictions = db
         .keyspace("restrictions", KeyspaceCreateOptions::default)
         .map_err(|e| disk("cannot open the restrictions keyspace", e))?;
-    let mut index = restricted::Index::load(&restrictions).map_err(|e| disk("cannot read the restrictions index", e))?;
+    let mut index =
+        restricted::Index::load(&restrictions).map_err(|e| disk("cannot read the restrictions index", e))?;
     let audit = audit::AuditLog::open(&db)?;
     let wal_dir = path.join("wal");
     let (wal, appender, replay) = Wal::open(&wal_dir, config.log_segment_bytes)

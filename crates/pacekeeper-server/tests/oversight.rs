@@ -1,0 +1,228 @@
+//! What operators and members see, driven in-process through `app(state)`: restricted members
+//! from the store's index, the audit log, members' signed links, and the dashboard's sessions
+//! and origin checks.
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use jiff::SignedDuration;
+use pacekeeper_engine::Policy;
+use pacekeeper_server::{FakeClock, Scope, Service, Tokens, app};
+use pacekeeper_store::{EmbeddedConfig, EmbeddedStore};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const ADMIN: &str = "admin-token-0123456789";
+const DECIDER: &str = "decide-token-0123456789";
+const ORIGIN: &str = "http://pacekeeper.test";
+
+struct Ui {
+    service: Arc<Service<EmbeddedStore>>,
+    clock: Arc<FakeClock>,
+    _dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+}
+
+impl Ui {
+    fn new() -> Ui {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
+        let mut s = Service::new(store, Policy::preset("linkedin").unwrap(), "linkedin");
+        let clock = Arc::new(FakeClock::new("2026-11-23T09:00:00Z".parse().unwrap()));
+        s.clock = clock.clone();
+        s.tokens = Tokens::default().with("ops", ADMIN, &[Scope::Admin]).with("app", DECIDER, &[Scope::Decide]);
+        Ui { service: Arc::new(s), clock, _dir: dir }
+    }
+
+    async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<String>) -> Reply {
+        let mut req = Request::builder().method(method).uri(path).header(header::HOST, "pacekeeper.test");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = app(self.service.clone()).oneshot(req.body(body.map_or_else(Body::empty, Body::from)).unwrap()).await;
+        let res = res.unwrap();
+        let (status, headers) = (res.status(), res.headers().clone());
+        let text = String::from_utf8_lossy(&to_bytes(res.into_body(), usize::MAX).await.unwrap()).to_string();
+        Reply { status, headers, text }
+    }
+
+    async fn api(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Reply {
+        let auth = format!("Bearer {token}");
+        let hs = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("x-pacekeeper-reason", "ticket 42"),
+        ];
+        self.send(method, path, &hs, body.map(|b| b.to_string())).await
+    }
+
+    /// Invites until the burst limit restricts `member`.
+    async fn restrict(&self, member: &str) {
+        for i in 0..43 {
+            let body = json!({"member": member, "action": "invite", "target": format!("t{i}")});
+            self.api("POST", "/v1/decide", DECIDER, Some(body)).await;
+        }
+    }
+
+    /// Posts a dashboard form with a session cookie from `origin`.
+    async fn form(&self, path: &str, cookie: &str, origin: &str, body: &str) -> Reply {
+        let hs = [("cookie", cookie), ("content-type", "application/x-www-form-urlencoded"), ("origin", origin)];
+        self.send("POST", path, &hs, Some(body.into())).await
+    }
+
+    /// Signs in through the login form; answers the session cookie.
+    async fn sign_in(&self) -> String {
+        let form = format!("token={ADMIN}&next=%2Fui%2Fmembers");
+        let hs = [("content-type", "application/x-www-form-urlencoded"), ("origin", ORIGIN)];
+        let r = self.send("POST", "/ui/login", &hs, Some(form)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+        assert_eq!(r.header("location"), "/ui/members");
+        let cookie = r.header("set-cookie");
+        for attr in ["HttpOnly", "SameSite=Strict", "Path=/ui"] {
+            assert!(cookie.contains(attr), "{cookie}");
+        }
+        assert!(!cookie.contains(ADMIN), "the cookie never holds the token");
+        cookie.split(';').next().unwrap().to_string()
+    }
+}
+
+#[tokio::test]
+async fn restricted_members_come_from_the_index_soonest_end_first_with_cause_and_step() {
+    let ui = Ui::new();
+    ui.restrict("ada").await;
+    ui.clock.advance(SignedDuration::from_secs(60));
+    ui.restrict("bob").await;
+    let r = ui.api("GET", "/v1/restrictions", ADMIN, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let list = r.json();
+    assert_eq!(list["total"], 2);
+    let members: Vec<&str> =
+        list["members"].as_array().unwrap().iter().map(|m| m["member"].as_str().unwrap()).collect();
+    assert_eq!(members, ["ada", "bob"], "soonest end first");
+    assert_eq!(list["members"][0]["penalty"], "burst");
+    assert_eq!(list["members"][0]["step"], 1);
+    assert!(list["members"][0]["cause"].as_str().unwrap().contains("invitation_burst"), "{list}");
+    let stats = ui.api("GET", "/v1/stats", ADMIN, None).await.json();
+    assert_eq!(stats["tiles"]["restrictions_active"], 2);
+    let metrics = ui.send("GET", "/metrics", &[], None).await.text;
+    assert!(metrics.contains("pacekeeper_restrictions_active 2"), "{metrics}");
+    ui.api("POST", "/v1/members/ada/lift", ADMIN, None).await;
+    assert_eq!(ui.api("GET", "/v1/restrictions?limit=1", ADMIN, None).await.json()["total"], 1);
+    ui.clock.advance(SignedDuration::from_secs(7 * 3600));
+    assert_eq!(ui.api("GET", "/v1/restrictions", ADMIN, None).await.json()["total"], 0, "bob's has ended");
+}
+
+#[tokio::test]
+async fn every_admin_action_is_in_the_audit_log_with_who_what_when_and_why() {
+    let ui = Ui::new();
+    ui.restrict("ada").await;
+    assert_eq!(ui.api("POST", "/v1/members/ada/lift", ADMIN, None).await.json()["lifted"], 1);
+    ui.api("PUT", "/v1/members/ada", ADMIN, Some(json!({"tier": "premium"}))).await;
+    assert_eq!(ui.api("DELETE", "/v1/members/nobody", ADMIN, None).await.status, StatusCode::NOT_FOUND);
+    let entries = ui.api("GET", "/v1/audit", ADMIN, None).await.json()["entries"].clone();
+    let actions: Vec<&str> = entries.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["update_member", "lift"], "newest first; a refused erase did nothing to record");
+    let lift = &entries[1];
+    assert_eq!(
+        (lift["who"].as_str(), lift["member"].as_str(), lift["why"].as_str()),
+        (Some("ops"), Some("ada"), Some("ticket 42"))
+    );
+    assert_eq!(lift["at"], "2026-11-23T09:00:00Z");
+    assert_eq!(lift["outcome"], "1 restriction(s) ended");
+}
+
+#[tokio::test]
+async fn a_member_link_opens_their_own_view_until_it_expires_and_not_once_altered() {
+    let ui = Ui::new();
+    ui.api("POST", "/v1/decide", DECIDER, Some(json!({"member": "bob", "action": "profile_view"}))).await;
+    let link = ui.api("POST", "/v1/members/bob/view-link", ADMIN, Some(json!({"ttl_seconds": 600}))).await.json();
+    let path = link["path"].as_str().unwrap().to_string();
+    assert_eq!(link["expires_at"], "2026-11-23T09:10:00Z");
+    let page = ui.send("GET", &path, &[], None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("Your limits") && page.text.contains("data-limit=\"daily_profile_views\""));
+    assert!(page.text.contains("<td class=\"num remaining\">149</td>"), "{}", page.text);
+    assert!(!page.text.contains("<form"), "read-only");
+    assert!(page.header("content-security-policy").contains("default-src 'none'"));
+    let sig = path.rsplit("sig=").next().unwrap();
+    let flipped = if sig.ends_with('0') { "1" } else { "0" };
+    let altered = format!("{}{flipped}", &path[..path.len() - 1]);
+    let r = ui.send("GET", &altered, &[], None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.text.contains("does not match"));
+    assert_eq!(ui.send("GET", &path.replace("/me/bob", "/me/ada"), &[], None).await.status, StatusCode::FORBIDDEN);
+    ui.clock.advance(SignedDuration::from_secs(600));
+    let r = ui.send("GET", &path, &[], None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.text.contains("expired"));
+    let bad = ui.api("POST", "/v1/members/bob/view-link", ADMIN, Some(json!({"ttl_seconds": 0}))).await;
+    assert_eq!((bad.status, bad.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("ttl_seconds")));
+}
+
+#[tokio::test]
+async fn the_pages_need_a_session_and_forms_must_come_from_the_server_itself() {
+    let ui = Ui::new();
+    let r = ui.send("GET", "/ui/members/ada", &[], None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), "/ui/login?next=%2Fui%2Fmembers%2Fada");
+    let form = |token: &str| format!("token={token}");
+    let hs = [("content-type", "application/x-www-form-urlencoded"), ("origin", ORIGIN)];
+    let r = ui.send("POST", "/ui/login", &hs, Some(form(DECIDER))).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text.contains("lacks the `admin` scope"));
+    let foreign = [("content-type", "application/x-www-form-urlencoded"), ("origin", "http://elsewhere.test")];
+    assert_eq!(ui.send("POST", "/ui/login", &foreign, Some(form(ADMIN))).await.status, StatusCode::FORBIDDEN);
+    let cookie = ui.sign_in().await;
+    for page in ["/ui", "/ui/members", "/ui/members/ada", "/ui/policy", "/ui/audit"] {
+        let r = ui.send("GET", page, &[("cookie", &cookie)], None).await;
+        assert_eq!(r.status, StatusCode::OK, "{page}: {}", r.text);
+        assert!(r.text.contains("signed in as ops"), "{page}");
+    }
+    ui.restrict("ada").await;
+    let foreign = ui.form("/ui/members/ada/lift", &cookie, "http://elsewhere.test", "why=appeal").await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    assert_eq!(ui.api("GET", "/v1/members/ada", ADMIN, None).await.json()["restrictions"].as_array().unwrap().len(), 1);
+    let r = ui.form("/ui/members/ada/lift", &cookie, ORIGIN, "why=appeal").await;
+    assert_eq!((r.status, r.header("location")), (StatusCode::SEE_OTHER, "/ui/members/ada?done=lift"));
+    assert_eq!(ui.api("GET", "/v1/members/ada", ADMIN, None).await.json()["restrictions"], json!([]));
+    let audit = ui.api("GET", "/v1/audit", ADMIN, None).await.json();
+    assert_eq!(
+        (audit["entries"][0]["who"].as_str(), audit["entries"][0]["why"].as_str()),
+        (Some("ops"), Some("appeal"))
+    );
+    // A session ends after eight hours.
+    ui.clock.advance(SignedDuration::from_secs(8 * 3600));
+    assert_eq!(ui.send("GET", "/ui", &[("cookie", &cookie)], None).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn erasing_on_the_member_page_needs_the_id_typed_and_a_reason() {
+    let ui = Ui::new();
+    ui.api("POST", "/v1/decide", DECIDER, Some(json!({"member": "cy", "action": "profile_view"}))).await;
+    let cookie = ui.sign_in().await;
+    let r = ui.form("/ui/members/cy/erase", &cookie, ORIGIN, "confirm=cx&why=gdpr").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("confirm"));
+    let no_reason = ui.form("/ui/members/cy/erase", &cookie, ORIGIN, "confirm=cy&why=").await;
+    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST, "a reason is needed");
+    let r = ui.form("/ui/members/cy/erase", &cookie, ORIGIN, "confirm=cy&why=gdpr").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let view = ui.api("GET", "/v1/members/cy", ADMIN, None).await.json();
+    assert_eq!(view["limits"].as_array().unwrap().iter().map(|l| l["used"].as_u64().unwrap()).sum::<u64>(), 0);
+}
