@@ -4,7 +4,7 @@
 //! and one thread folds what arrives into the [`ReadModel`] that `GET /v1/stats` shows.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,21 +93,36 @@ impl Observer {
     }
 }
 
+/// How long the folding thread lets observations gather while they keep coming. Senders
+/// wake a thread only when it waits in `recv`: a thread that sleeps this long between
+/// batches costs a busy server no wake-up per decision (one futex call and a context switch
+/// each, measured at about a fifth of a decision's CPU; BENCHMARKS.md), and a snapshot waits
+/// at most this long for what came before it.
+const FOLD_EVERY: Duration = Duration::from_millis(5);
+
 fn fold(rx: Receiver<Seen>, model: &Mutex<ReadModel>, counts: &Counts) {
     let apply = |m: &mut ReadModel, seen: Seen| match seen {
         Seen::Decision(o) => m.observe(o),
         Seen::Event(kind, at) => m.event(kind, at),
     };
-    while let Ok(first) = rx.recv() {
+    // Idle: wait in `recv` (the first observation wakes the thread). Busy: fold what came,
+    // sleep, and go on while more comes.
+    let mut next = rx.recv().ok();
+    while let Some(first) = next {
         let mut m = model.lock().unwrap_or_else(|e| e.into_inner());
         let mut n = 1;
         apply(&mut m, first);
-        // Whatever else is waiting, under the same lock.
         while let Ok(seen) = rx.try_recv() {
             apply(&mut m, seen);
             n += 1;
         }
         drop(m);
         counts.folded.fetch_add(n, Ordering::Release);
+        std::thread::sleep(FOLD_EVERY);
+        next = match rx.try_recv() {
+            Ok(seen) => Some(seen),
+            Err(TryRecvError::Empty) => rx.recv().ok(),
+            Err(TryRecvError::Disconnected) => None,
+        };
     }
 }
