@@ -11,6 +11,29 @@ begin_one_server_run() {
   trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 }
 
+# begin_named_servers_run: like begin_one_server_run for several servers started with
+# `serve NAME ARGS…` (wrk installed if missing); `on NAME` points the next phase at one.
+begin_named_servers_run() {
+  command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+  cargo build --release -q -p pacekeeper -p pacekeeper-loadgen
+  work=$(mktemp -d)
+  servers=()
+  trap 'kill "${servers[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+}
+
+# serve NAME ARGS…: starts a server on a fresh data directory; sets NAME_pid and NAME_addr.
+serve() {
+  local name=$1; shift
+  start_server --data "$work/data-$name" "$@"
+  servers+=("$pid")
+  printf -v "${name}_pid" %s "$pid"
+  printf -v "${name}_addr" %s "$addr"
+  echo "server $name: $banner"
+}
+
+# on NAME: the next phase measures server NAME.
+on() { pid=$(eval echo "\$${1}_pid"); addr=$(eval echo "\$${1}_addr"); }
+
 # start_server ARGS…: starts the release binary with ARGS; sets `pid`, `addr` and `banner`.
 start_server() {
   PACEKEEPER_LOG=warn ./target/release/pacekeeper serve --listen 127.0.0.1:0 "$@" >"$work/serve.out" &

@@ -18,28 +18,13 @@ secs=${1:-10}
 conns=${2:-64}
 rounds=${ROUNDS:-3}
 durability=${DURABILITY:-process}
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-cargo build --release -q -p pacekeeper -p pacekeeper-loadgen
-work=$(mktemp -d)
-servers=()
-trap 'kill "${servers[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 . scripts/load-common.sh
+begin_named_servers_run
 
-# serve NAME ARGS…: starts a server; sets NAME_pid and NAME_addr.
-serve() {
-  local name=$1; shift
-  start_server --data "$work/data-$name" --cache-members "${CACHE:-200000}" "$@"
-  servers+=("$pid")
-  printf -v "${name}_pid" %s "$pid"
-  printf -v "${name}_addr" %s "$addr"
-  echo "server $name: $banner"
-}
-# on NAME: the next phase measures server NAME.
-on() { pid=$(eval echo "\$${1}_pid"); addr=$(eval echo "\$${1}_addr"); }
-
-serve A --policy bench/two-limits.toml --durability "$durability"
-serve B --policy linkedin --durability "$durability"
-serve S --policy bench/two-limits.toml --durability strict
+cache=(--cache-members "${CACHE:-200000}")
+serve A --policy bench/two-limits.toml --durability "$durability" "${cache[@]}"
+serve B --policy linkedin --durability "$durability" "${cache[@]}"
+serve S --policy bench/two-limits.toml --durability strict "${cache[@]}"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {print int($2/1024/1024) " GiB"}' /proc/meminfo); wrk -t2 -c$conns -d${secs}s, $rounds rounds; $(date -u +%F)"
 echo "disk, before: $(./target/release/pacekeeper-loadgen fsync --dir "$work" | grep '^fsync ')"
 on A

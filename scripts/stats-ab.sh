@@ -11,21 +11,8 @@ secs=${1:-10}
 conns=${2:-64}
 rounds=${ROUNDS:-5}
 durability=${DURABILITY:-process}
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-cargo build --release -q -p pacekeeper -p pacekeeper-loadgen
-work=$(mktemp -d)
-servers=()
-trap 'kill "${servers[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 . scripts/load-common.sh
-
-serve() {
-  local name=$1; shift
-  start_server --data "$work/data-$name" --policy bench/two-limits.toml --durability "$durability" "$@"
-  servers+=("$pid")
-  printf -v "${name}_pid" %s "$pid"
-  printf -v "${name}_addr" %s "$addr"
-}
-on() { pid=$(eval echo "\$${1}_pid"); addr=$(eval echo "\$${1}_addr"); }
+begin_named_servers_run
 measure() {
   on "$1"
   echo "== round $round: $1 /v1/decide, 100,000 members"
@@ -35,8 +22,8 @@ measure() {
   printf -v "${1}_cpu" %s "$(cpu)"
 }
 
-serve ON
-serve OFF --no-stats
+serve ON --policy bench/two-limits.toml --durability "$durability"
+serve OFF --policy bench/two-limits.toml --durability "$durability" --no-stats
 echo "machine: $(nproc) cores; wrk -t2 -c$conns -d${secs}s; $rounds rounds; $durability; $(date -u +%F)"
 : >"$work/summary"
 for round in $(seq "$rounds"); do
