@@ -28,12 +28,14 @@
 //! assert!(hours.is_open(next), "nothing goes outside working hours");
 //! ```
 
+mod decision;
 mod hours;
 mod lane;
 mod learned;
 mod pick;
 mod warmup;
 
+pub use decision::{learned_from_decision, of_decision};
 pub use hours::{HoursError, WorkingHours};
 pub use lane::{Lane, Outcome, Reaction, Stop};
 pub use learned::{Learned, LearnedLimit, MAX_REMEMBERED_SENDS};

@@ -1,8 +1,8 @@
 //! How each kind of client plans its week and answers a decision, and what recipients do.
 
 use jiff::Timestamp;
-use pacekeeper_engine::{Decision, EventKind, Reason};
-use pacekeeper_pacer::{Lane, Outcome, Reaction, WorkingHours};
+use pacekeeper_engine::{Decision, EventKind};
+use pacekeeper_pacer::{Lane, Reaction, WorkingHours, learned_from_decision, of_decision};
 
 use crate::population::{Client, Population};
 use crate::world::{Task, WEEK, World};
@@ -10,6 +10,14 @@ use crate::world::{Task, WEEK, World};
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
+
+/// The attempt an answer is for.
+pub(crate) struct Tried {
+    pub retries: u8,
+    /// When the invitation was first tried.
+    pub first: i64,
+    pub with_note: bool,
+}
 
 /// What a client does after an answer.
 pub(crate) enum Next {
@@ -115,14 +123,17 @@ fn next_slot(lane: &Lane, hours: &WorkingHours, at: i64, rng: &mut fastrand::Rng
 }
 
 /// What the member's client does after the answer `d` to an attempt made at `at`.
-pub(crate) fn after_answer(w: &mut World, m: usize, at: i64, d: &Decision, retries: u8, first: i64) -> Next {
+pub(crate) fn after_answer(w: &mut World, m: usize, at: i64, d: &Decision, tried: Tried) -> Next {
+    let Tried { retries, first, with_note } = tried;
     let client = w.pops[w.members[m].pop].client;
     let honest = w.pops[w.members[m].pop].role == crate::population::Role::Honest;
     let next = match client {
+        // A person whose note is refused sends the invitation again without one.
+        Client::Manual if !d.allowed && with_note && retries == 0 => Next::Again(at + 1_000, 1, first),
         Client::Manual => Next::Done,
         Client::NaiveBot => naive_bot(w, m, at, d, retries),
         Client::Blaster => blaster(w, m, at, d),
-        Client::Pacer | Client::LowAndSlow => paced(w, m, at, d, first, honest),
+        Client::Pacer | Client::LowAndSlow => paced(w, m, at, d, (first, with_note), honest),
     };
     let gave_up = !d.allowed && !matches!(next, Next::Again(_, _, f) if f == first);
     if gave_up {
@@ -159,12 +170,14 @@ fn blaster(w: &mut World, m: usize, at: i64, d: &Decision) -> Next {
     Next::Again(until, 0, until)
 }
 
-fn paced(w: &mut World, m: usize, at: i64, d: &Decision, first: i64, honest: bool) -> Next {
+fn paced(w: &mut World, m: usize, at: i64, d: &Decision, (first, with_note): (i64, bool), honest: bool) -> Next {
     let hours = w.pops[w.members[m].pop].hours.clone();
     let member = &mut w.members[m];
     let now = Timestamp::from_millisecond(at).unwrap_or_default();
     member.lane.record_send(now, &hours);
-    let reaction = member.lane.react(&pacer_outcome(d), now, &mut member.rng);
+    let lane = &mut member.lane;
+    lane.learned.observe(learned_from_decision(d), with_note, &mut lane.note_limits);
+    let reaction = lane.react(&of_decision(d, with_note, now), now, &mut member.rng);
     let slot = |lane: &Lane, t: i64, rng: &mut fastrand::Rng| next_slot(lane, &hours, t, rng);
     match reaction {
         Reaction::Sent => {
@@ -177,35 +190,13 @@ fn paced(w: &mut World, m: usize, at: i64, d: &Decision, first: i64, honest: boo
                 None => Next::Done,
             }
         }
-        Reaction::LaneWaits(t)
-        | Reaction::ScopeWaits(t)
-        | Reaction::ItemWaits(t)
-        | Reaction::NotesWait(t)
-        | Reaction::Retry(t) => {
+        // Notes wait (the lane remembers until when): the same invitation goes again without.
+        Reaction::NotesWait(_) => Next::Again(at + 1, 0, first),
+        Reaction::LaneWaits(t) | Reaction::ScopeWaits(t) | Reaction::ItemWaits(t) | Reaction::Retry(t) => {
             let t = slot(&member.lane, t.as_millisecond().max(at + 1), &mut member.rng).unwrap_or(t.as_millisecond());
             Next::Again(t, 0, first)
         }
         Reaction::LaneStops | Reaction::NeedsHuman => Next::Done,
-    }
-}
-
-/// A decision as the pacer reads it.
-fn pacer_outcome(d: &Decision) -> Outcome {
-    let binding = d.limit.as_ref().and_then(|l| d.limits.iter().find(|s| &s.name == l));
-    let secs = |s: Option<u64>| s.map(std::time::Duration::from_secs);
-    if d.allowed {
-        Outcome::Allowed {
-            remaining: binding.map(|b| b.remaining),
-            reset: secs(binding.and_then(|b| b.reset_after)),
-            limit: d.limit.as_deref().map(String::from),
-        }
-    } else {
-        Outcome::Denied {
-            reason: d.reason,
-            retry_after: secs(d.retry_after),
-            limit: d.limit.as_deref().map(String::from),
-            with_note: false,
-        }
     }
 }
 
@@ -233,10 +224,4 @@ pub(crate) fn recipient(rng: &mut fastrand::Rng, p: &Population) -> (EventKind, 
     // Ignored: it expires after three weeks (a low-and-slow sender withdraws it at two).
     let expiry = if p.client == Client::LowAndSlow { 14 * DAY } else { 21 * DAY };
     (EventKind::InvitationIgnored, expiry)
-}
-
-/// Whether a reason is one waiting cures.
-#[allow(dead_code)]
-pub(crate) fn time_cures(r: Reason) -> bool {
-    matches!(r, Reason::LimitExceeded | Reason::Restricted | Reason::Cooldown)
 }

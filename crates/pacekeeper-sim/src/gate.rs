@@ -4,8 +4,11 @@
 
 use crate::Headline;
 
+/// Reads one metric off a run's headline.
+pub type Metric = fn(&Headline) -> f64;
+
 /// The metrics a condition may name, and where each comes from.
-pub const METRICS: &[(&str, fn(&Headline) -> f64)] = &[
+pub const METRICS: &[(&str, Metric)] = &[
     ("honest.friction", |h| h.honest_friction),
     ("honest.ever_denied", |h| h.honest_members_ever_denied as f64),
     ("honest.ever_restricted", |h| h.honest_members_ever_restricted as f64),

@@ -9,6 +9,7 @@
 mod behaviour;
 pub mod gate;
 pub mod population;
+pub mod report;
 pub mod sweep;
 pub mod tally;
 mod world;

@@ -191,14 +191,15 @@ impl<'a> World<'a> {
     }
 
     fn attempt(&mut self, m: usize, at: i64, retries: u8, first: i64) -> Result<(), SimError> {
-        let req = self.request(m);
+        let req = self.request(m, at, retries);
         let now = Timestamp::from_millisecond(at).unwrap_or_default();
         let member = &mut self.members[m];
         let d = decide(self.policy, &mut member.state, &req, now)
             .map_err(|e| SimError::Request { population: self.pops[member.pop].name.clone(), source: e })?;
         member.first_attempt.get_or_insert(at);
         self.count(m, at, &d);
-        let next = behaviour::after_answer(self, m, at, &d, retries, first);
+        let with_note = req.note.is_some();
+        let next = behaviour::after_answer(self, m, at, &d, behaviour::Tried { retries, first, with_note });
         match next {
             Next::Again(t, r, f) => self.push(t, Task::Try { m, retries: r, first: f }),
             Next::Done => {}
@@ -206,11 +207,13 @@ impl<'a> World<'a> {
         Ok(())
     }
 
-    fn request(&mut self, m: usize) -> DecideRequest {
+    fn request(&mut self, m: usize, at: i64, retries: u8) -> DecideRequest {
         let member = &mut self.members[m];
         let pop = &self.pops[member.pop];
         member.next_target += 1;
-        let note = (member.rng.f64() < pop.note_share).then(|| {
+        // A paced client sends no note while its lane says notes wait.
+        let notes_wait = member.lane.notes_until.is_some_and(|t| t.as_millisecond() > at);
+        let note = (member.rng.f64() < pop.note_share && !notes_wait && retries == 0).then(|| {
             if member.rng.f64() < pop.link_share {
                 "Great offer for you: https://offers.example/deal".to_string()
             } else {
@@ -296,7 +299,7 @@ impl<'a> World<'a> {
                 self.tally[member.pop].daily_restricted[n as usize] += 1;
             }
         }
-        if (n + 1) % 7 == 0 {
+        if (n + 1).is_multiple_of(7) {
             self.end_of_week(n as usize / 7, at);
         }
     }

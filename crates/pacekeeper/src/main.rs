@@ -3,6 +3,7 @@
 
 mod pace;
 mod replay;
+mod simulate;
 
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
@@ -42,6 +43,9 @@ enum Command {
     /// A sender's queue of outreach, paced inside the limits: init, add, import, plan, run,
     /// status, pause, resume, withdraw, mark.
     Pace(pace::PaceArgs),
+    /// Try policies before they bite: populations of members on a virtual clock through the
+    /// engine; a report comparing policies (HTML with plots, JSON, Markdown).
+    Simulate(Box<simulate::SimulateArgs>),
     /// Check or show policies.
     Policy {
         #[command(subcommand)]
@@ -137,6 +141,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Pace(args) => pace::main(args),
+        Command::Simulate(args) => simulate::main(*args),
         Command::Replay { policy, format, input } => {
             let policy = Policy::load(&policy)?;
             let stdout = io::stdout().lock();
