@@ -15,6 +15,8 @@ use crate::tally::{PopTally, WEEKLY_BINS};
 use crate::{Scenario, SimError};
 
 const DAY: i64 = 86_400_000;
+/// How long an honest member takes to pass a verification asked of them.
+const VERIFY_AFTER: i64 = DAY;
 pub(crate) const WEEK: i64 = 7 * DAY;
 
 /// What the queue holds.
@@ -71,6 +73,8 @@ pub(crate) struct Member {
     pub restricted_once: bool,
     pub denials: u32,
     pub first_denial: Option<String>,
+    /// Asked to verify, and verifying (honest members pass a day later; spammers never do).
+    pub verifying: bool,
 }
 
 /// A run in progress.
@@ -79,7 +83,13 @@ pub(crate) struct World<'a> {
     pub pops: &'a [Population],
     pub members: Vec<Member>,
     pub tally: Vec<PopTally>,
+    /// Tasks of the current day, in time order.
     queue: BinaryHeap<Reverse<Due>>,
+    /// Tasks of later days, one list a day: moved into `queue` when their day comes, so the
+    /// heap holds a day's tasks, not eight weeks' (outcomes come up to three weeks later).
+    later: Vec<Vec<Due>>,
+    /// The current day, counted from the start.
+    today: usize,
     seq: u64,
     pub start: i64,
     end: i64,
@@ -126,6 +136,7 @@ impl<'a> World<'a> {
                     restricted_once: false,
                     denials: 0,
                     first_denial: None,
+                    verifying: false,
                 });
             }
             tally.push(PopTally {
@@ -145,6 +156,8 @@ impl<'a> World<'a> {
             members,
             tally,
             queue: BinaryHeap::new(),
+            later: (0..weeks * 7).map(|_| Vec::new()).collect(),
+            today: 0,
             seq: 0,
             start,
             end: start + weeks as i64 * WEEK,
@@ -165,14 +178,28 @@ impl<'a> World<'a> {
     pub fn push(&mut self, at: i64, task: Task) {
         if at < self.end {
             self.seq += 1;
-            self.queue.push(Reverse(Due { at, seq: self.seq, task }));
+            let due = Due { at, seq: self.seq, task };
+            let day = ((at - self.start) / DAY) as usize;
+            if day <= self.today { self.queue.push(Reverse(due)) } else { self.later[day].push(due) }
+        }
+    }
+
+    /// The next task in time order, bringing in each day's tasks as the day comes.
+    fn next(&mut self) -> Option<Due> {
+        loop {
+            if let Some(Reverse(due)) = self.queue.pop() {
+                return Some(due);
+            }
+            self.today += 1;
+            let tasks = std::mem::take(self.later.get_mut(self.today)?);
+            self.queue.extend(tasks.into_iter().map(Reverse));
         }
     }
 
     /// Runs every task in time order.
     pub fn run(&mut self) -> Result<u64, SimError> {
         let mut decisions = 0;
-        while let Some(Reverse(Due { at, task, .. })) = self.queue.pop() {
+        while let Some(Due { at, task, .. }) = self.next() {
             match task {
                 Task::Week { m } => behaviour::plan_week(self, m, at),
                 Task::Try { m, retries, first } => {
@@ -262,6 +289,13 @@ impl<'a> World<'a> {
         if member.first_denial.is_none() {
             member.first_denial = Some(d.message.to_string());
         }
+        let honest = self.pops[member.pop].role == crate::Role::Honest;
+        if d.reason == pacekeeper_engine::Reason::VerificationRequired && honest && !member.verifying {
+            member.verifying = true;
+            self.push(at + VERIFY_AFTER, Task::Outcome { m, target: 0, kind: EventKind::VerificationPassed });
+        }
+        let member = &mut self.members[m];
+        let t = &mut self.tally[member.pop];
         if let Some(r) = d.restriction.as_ref().filter(|r| r.since.as_millisecond() == at) {
             let now = Timestamp::from_millisecond(at).unwrap_or_default();
             let step = pacekeeper_engine::member_view(self.policy, &member.state, now).offences;
@@ -278,13 +312,19 @@ impl<'a> World<'a> {
 
     fn outcome(&mut self, m: usize, target: u64, kind: EventKind, at: i64) {
         let member = &mut self.members[m];
+        let verified = kind == EventKind::VerificationPassed;
         let ev = pacekeeper_engine::Event {
             member: member.id.clone(),
             kind,
-            target: Some(format!("{m}>{target}")),
+            target: (!verified).then(|| format!("{m}>{target}")),
             at: None,
             id: None,
         };
+        if verified {
+            // A person who verified takes up their tools again.
+            member.verifying = false;
+            member.lane.stop = None;
+        }
         let now = Timestamp::from_millisecond(at).unwrap_or_default();
         // An event the engine refuses (its policy knows no invitations) changes nothing.
         let _ = apply_event(self.policy, &mut member.state, &ev, now);
