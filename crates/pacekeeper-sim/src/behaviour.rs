@@ -131,8 +131,8 @@ pub(crate) fn after_answer(w: &mut World, m: usize, at: i64, d: &Decision, tried
         // A person whose note is refused sends the invitation again without one.
         Client::Manual if !d.allowed && with_note && retries == 0 => Next::Again(at + 1_000, 1, first),
         Client::Manual => Next::Done,
-        Client::NaiveBot => naive_bot(w, m, at, d, retries),
-        Client::Blaster => blaster(w, m, at, d),
+        Client::NaiveBot => naive_bot(w, m, at, d, (retries, first)),
+        Client::Blaster => blaster(w, m, at, d, first),
         Client::Pacer | Client::LowAndSlow => paced(w, m, at, d, (first, with_note), honest),
     };
     let gave_up = !d.allowed && !matches!(next, Next::Again(_, _, f) if f == first);
@@ -152,22 +152,22 @@ fn next_in_chain(w: &mut World, m: usize, t: i64) -> Next {
     if member.quota == 0 { Next::Done } else { Next::Again(t, 0, t) }
 }
 
-fn naive_bot(w: &mut World, m: usize, at: i64, d: &Decision, retries: u8) -> Next {
+fn naive_bot(w: &mut World, m: usize, at: i64, d: &Decision, (retries, first): (u8, i64)) -> Next {
     if !d.allowed && retries < 3 {
-        return Next::Again(at + 1_000, retries + 1, at);
+        return Next::Again(at + 1_000, retries + 1, first);
     }
     let hours = &w.pops[w.members[m].pop].hours;
     let (open, _) = hours.next_open(Timestamp::from_millisecond(at + 2 * MINUTE).unwrap_or_default());
     next_in_chain(w, m, open.as_millisecond())
 }
 
-fn blaster(w: &mut World, m: usize, at: i64, d: &Decision) -> Next {
+fn blaster(w: &mut World, m: usize, at: i64, d: &Decision, first: i64) -> Next {
     if d.allowed {
         return next_in_chain(w, m, at + MINUTE);
     }
     // It waits as long as it is told (an hour when nothing says), then tries the same again.
     let until = d.retry_at.map_or(at + HOUR, |t| t.as_millisecond().max(at + MINUTE));
-    Next::Again(until, 0, until)
+    Next::Again(until, 0, first)
 }
 
 fn paced(w: &mut World, m: usize, at: i64, d: &Decision, (first, with_note): (i64, bool), honest: bool) -> Next {

@@ -3,6 +3,7 @@
 //! holds; the command exits non-zero, naming each that does not.
 
 use crate::Headline;
+use crate::backtest::Backtest;
 
 /// Reads one metric off a run's headline.
 pub type Metric = fn(&Headline) -> f64;
@@ -21,6 +22,19 @@ pub const METRICS: &[(&str, Metric)] = &[
     ("unwanted_per_1000_members_week", |h| h.unwanted_per_1000_members_week),
 ];
 
+/// Reads one metric off a back-test.
+pub type BacktestMetric = fn(&Backtest) -> f64;
+
+/// The metrics of a back-test (`--traffic`).
+pub const BACKTEST_METRICS: &[(&str, BacktestMetric)] = &[
+    ("backtest.prevented_unwanted", |b| b.prevented_unwanted as f64),
+    ("backtest.prevented_wanted", |b| b.prevented_wanted as f64),
+    ("backtest.delivered_unwanted", |b| b.delivered_unwanted as f64),
+    ("backtest.delivered_wanted", |b| b.delivered_wanted as f64),
+    ("backtest.precision", |b| b.precision.unwrap_or(0.0)),
+    ("backtest.diverged_members", |b| b.diverged_members as f64),
+];
+
 /// A condition that cannot be read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("--fail-if: `{condition}`: {problem}")]
@@ -35,8 +49,8 @@ pub struct GateError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
     pub text: String,
-    /// Index into [`METRICS`].
-    metric: usize,
+    /// The metric's name.
+    pub metric: &'static str,
     op: &'static str,
     value: f64,
 }
@@ -53,19 +67,30 @@ fn condition(text: &str) -> Result<Condition, GateError> {
         .find(|op| text.contains(op))
         .ok_or_else(|| bad("no comparison (<=, >=, <, >, ==)".into()))?;
     let (name, value) = text.split_once(op).unwrap_or_default();
-    let names = || METRICS.iter().map(|m| m.0).collect::<Vec<_>>().join(", ");
-    let metric = METRICS
-        .iter()
-        .position(|m| m.0 == name.trim())
+    let all = || METRICS.iter().map(|m| m.0).chain(BACKTEST_METRICS.iter().map(|m| m.0));
+    let names = || all().collect::<Vec<_>>().join(", ");
+    let metric = all()
+        .find(|m| *m == name.trim())
         .ok_or_else(|| bad(format!("`{}` is not a metric; the metrics: {}", name.trim(), names())))?;
     let value = value.trim().parse::<f64>().map_err(|_| bad(format!("`{}` is not a number", value.trim())))?;
     Ok(Condition { text: text.into(), metric, op, value })
 }
 
 impl Condition {
-    /// Whether the run meets it, and the metric's value.
-    pub fn check(&self, h: &Headline) -> (bool, f64) {
-        let v = (METRICS[self.metric].1)(h);
+    /// Whether a simulated run meets it, and the metric's value; `None` for a back-test's
+    /// metric.
+    pub fn check(&self, h: &Headline) -> Option<(bool, f64)> {
+        let f = METRICS.iter().find(|m| m.0 == self.metric)?.1;
+        Some(self.compare(f(h)))
+    }
+
+    /// Whether a back-test meets it; `None` for a simulation's metric.
+    pub fn check_backtest(&self, b: &Backtest) -> Option<(bool, f64)> {
+        let f = BACKTEST_METRICS.iter().find(|m| m.0 == self.metric)?.1;
+        Some(self.compare(f(b)))
+    }
+
+    fn compare(&self, v: f64) -> (bool, f64) {
         let ok = match self.op {
             "<=" => v <= self.value,
             ">=" => v >= self.value,

@@ -6,6 +6,7 @@
 //! engine, nothing here reads a clock or the network, and the random source is seeded: the
 //! same scenario and seed give the same run, byte for byte.
 
+pub mod backtest;
 mod behaviour;
 pub mod gate;
 pub mod population;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use jiff::civil::{Date, Weekday};
 use pacekeeper_engine::Policy;
+use pacekeeper_sim::backtest::Traffic;
 use pacekeeper_sim::report::{PolicyRef, Report};
 use pacekeeper_sim::sweep::Sweep;
 use pacekeeper_sim::{Run, Scenario, gate, population};
@@ -38,6 +39,9 @@ pub struct SimulateArgs {
     /// The first Monday (weeks start at 00:00 UTC).
     #[arg(long, default_value = "2026-12-07")]
     start: Date,
+    /// Back-test on recorded traffic (the `replay` format) instead of simulating populations.
+    #[arg(long)]
+    traffic: Option<PathBuf>,
     /// Sweep one number of the policy: `limit.weekly_invitations.amount=60..200:20`.
     #[arg(long)]
     sweep: Option<String>,
@@ -103,21 +107,50 @@ fn run_all(sc: &Scenario, variants: &[(String, Policy)]) -> anyhow::Result<Vec<R
     Ok(runs)
 }
 
-pub fn main(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let conditions = args.fail_if.as_deref().map(gate::parse).transpose()?;
-    let sc = scenario(&args)?;
-    let variants = variants(&args)?;
-    let runs = run_all(&sc, &variants)?;
+/// The report of a back-test on `--traffic`.
+fn backtest(args: &SimulateArgs, path: &std::path::Path) -> anyhow::Result<Report> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("--traffic: cannot open {name}: {e}"))?;
+    let traffic = Traffic::read(&name, std::io::BufReader::new(file))?;
+    let variants = variants(args)?;
+    let runs = pacekeeper_sim::backtest::backtest(&traffic, &variants)?;
     let policies = variants.iter().map(|(l, p)| PolicyRef::of(l, p)).collect();
-    let report = Report::new(&sc, policies, runs);
+    Ok(Report::of_backtest(&name, traffic.len(), policies, runs))
+}
+
+pub fn main(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let conditions = args.fail_if.as_deref().map(gate::parse).transpose()?.unwrap_or_default();
+    let report = match &args.traffic {
+        Some(path) => backtest(&args, path)?,
+        None => {
+            let sc = scenario(&args)?;
+            let variants = variants(&args)?;
+            let runs = run_all(&sc, &variants)?;
+            let policies = variants.iter().map(|(l, p)| PolicyRef::of(l, p)).collect();
+            Report::new(&sc, policies, runs)
+        }
+    };
+    // Every condition must name a metric of this kind of run.
+    let checked: Vec<_> = conditions
+        .iter()
+        .map(|c| {
+            let result = match (report.runs.first(), report.backtest.first()) {
+                (Some(run), _) => c.check(&run.headline),
+                (None, Some(b)) => c.check_backtest(b),
+                (None, None) => None,
+            };
+            let kind = if args.traffic.is_some() { "a back-test (--traffic)" } else { "a simulation" };
+            result.ok_or_else(|| anyhow::anyhow!("--fail-if: `{}` is not a metric of {kind}", c.metric)).map(|r| (c, r))
+        })
+        .collect::<anyhow::Result<_>>()?;
     report.write(&args.out).map_err(|e| anyhow::anyhow!("cannot write the report to {}: {e}", args.out.display()))?;
     print!("{}", pacekeeper_sim::report::markdown(&report));
     eprintln!("report: {}", args.out.join("report.html").display());
+    let label = report.policies.first().map_or("", |p| p.label.as_str());
     let mut failed = false;
-    for c in conditions.iter().flatten() {
-        let (ok, value) = c.check(&report.runs[0].headline);
+    for (c, (ok, value)) in checked {
         if !ok {
-            eprintln!("--fail-if: `{}` does not hold for {}: the value is {value}", c.text, report.runs[0].label);
+            eprintln!("--fail-if: `{}` does not hold for {label}: the value is {value}", c.text);
             failed = true;
         }
     }

@@ -98,3 +98,73 @@ fn a_sweep_adds_one_run_per_value_and_bad_input_is_named() {
         );
     }
 }
+
+/// Recorded traffic: sam sends 45 invitations a minute apart; the first 40 are accepted, the
+/// last five draw "I don't know". Hana sends three, all accepted.
+fn recorded() -> String {
+    let mut lines = Vec::new();
+    for i in 0..45 {
+        let at = format!("2026-12-07T09:{i:02}:00Z");
+        lines.push(serde_json::json!({"member": "sam", "action": "invite", "target": format!("t{i}"), "at": at}));
+    }
+    for i in 0..3 {
+        let at = format!("2026-12-07T10:0{i}:00Z");
+        lines.push(serde_json::json!({"member": "hana", "action": "invite", "target": format!("h{i}"), "at": at}));
+    }
+    for i in 0..45 {
+        let kind = if i < 40 { "invitation_accepted" } else { "invitation_reported_unknown" };
+        lines.push(
+            serde_json::json!({"member": "sam", "kind": kind, "target": format!("t{i}"), "at": "2026-12-08T12:00:00Z"}),
+        );
+    }
+    for i in 0..3 {
+        lines.push(serde_json::json!({"member": "hana", "kind": "invitation_accepted", "target": format!("h{i}"), "at": "2026-12-08T12:00:00Z"}));
+    }
+    lines.iter().map(|l| l.to_string() + "\n").collect()
+}
+
+#[test]
+fn a_backtest_on_recorded_traffic_counts_what_each_policy_prevents() {
+    let dir = tempfile::tempdir().unwrap();
+    let traffic = dir.path().join("traffic.jsonl");
+    std::fs::write(&traffic, recorded()).unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pacekeeper"))
+            .args(["simulate", "--policy", "linkedin", "--against", "linkedin-classic", "--traffic"])
+            .arg(&traffic)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--fail-if", "backtest.prevented_unwanted>=5 && backtest.prevented_wanted<=0"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/report.json")).unwrap()).unwrap();
+    let (linkedin, classic) = (&report["backtest"][0], &report["backtest"][1]);
+    // The burst limit (40 an hour) denies sam's last five: their "I don't know"s never come.
+    assert_eq!(linkedin["invitations_denied"], 5);
+    assert_eq!(linkedin["prevented_unwanted"], 5);
+    assert_eq!(linkedin["prevented_wanted"], 0);
+    assert_eq!(linkedin["precision"], 1.0);
+    assert_eq!(linkedin["delivered_wanted"], 43);
+    assert_eq!(linkedin["members"], 2);
+    // 300 a week lets all of them through; sam's decisions differ, hana's do not.
+    assert_eq!(classic["delivered_unwanted"], 5);
+    assert_eq!(classic["prevented_unwanted"], 0);
+    assert_eq!(classic["diverged_members"], 1);
+    let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(html.contains("id=\"backtest\"") && html.contains("<svg"));
+    let out = run(&["--fail-if", "honest.friction<=0.1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`honest.friction` is not a metric of a back-test"));
+    std::fs::write(&traffic, "{\"member\":\"sam\",\"action\":\"invite\"}\n").unwrap();
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("traffic.jsonl:1: `at`: a recorded line needs `at`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

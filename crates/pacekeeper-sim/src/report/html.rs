@@ -58,6 +58,20 @@ fn populations(r: &Report) -> Markup {
     }
 }
 
+fn backtest(r: &Report) -> Markup {
+    html! {
+        table id="backtest" {
+            thead { tr { th { "Policy" } th { "Decisions" } th { "Invitations denied" } th { "Unwanted prevented" } th { "Wanted prevented" }
+                th { "Precision" } th { "Unwanted delivered" } th { "Wanted delivered" } th { "Members diverged" } } }
+            tbody { @for b in &r.backtest {
+                tr { td { (b.label) } td.num { (b.decisions) } td.num { (b.invitations_denied) } td.num { (b.prevented_unwanted) }
+                     td.num { (b.prevented_wanted) } td.num { (b.precision.map_or("—".into(), |p| format!("{:.1}%", p * 100.0))) }
+                     td.num { (b.delivered_unwanted) } td.num { (b.delivered_wanted) } td.num { (b.diverged_members) } }
+            } }
+        }
+    }
+}
+
 pub fn render(r: &Report, plots: &[(&'static str, String)]) -> String {
     let page = html! {
         (DOCTYPE)
@@ -65,16 +79,23 @@ pub fn render(r: &Report, plots: &[(&'static str, String)]) -> String {
             head { meta charset="utf-8"; title { "Policy simulation" } style { (PreEscaped(STYLE)) } }
             body {
                 h1 { "Policy simulation" }
-                p { (r.members) " members over " (r.weeks) " weeks from " (r.start) ", seed " (r.seed) "." }
+                @if !r.runs.is_empty() { p { (r.members) " members over " (r.weeks) " weeks from " (r.start) ", seed " (r.seed) "." } }
                 table id="policies" {
                     thead { tr { th { "Run" } th { "Policy" } th { "SHA-256" } } }
                     tbody { @for p in &r.policies { tr { td { (p.label) } td { (p.name) } td { code { (p.sha256) } } } } }
                 }
-                h2 { "Headline" }
-                (headline(r))
+                @if r.runs.is_empty() {
+                    h2 { "Back-test on " (r.start) }
+                    (backtest(r))
+                } @else {
+                    h2 { "Headline" }
+                    (headline(r))
+                }
                 @for (_, svg) in plots { figure { (inline(svg)) } }
-                h2 { "Populations (" (r.runs[0].label) ")" }
-                (populations(r))
+                @if let Some(base) = r.runs.first() {
+                    h2 { "Populations (" (base.label) ")" }
+                    (populations(r))
+                }
                 @for c in &r.changes {
                     h2 { "From " (c.from) " to " (c.to) }
                     p { (c.honest_newly_denied) " honest members newly denied, " (c.honest_no_longer_denied) " no longer denied, "

@@ -13,7 +13,37 @@ fn row(out: &mut String, label: &str, r: &Report, f: impl Fn(&crate::Run) -> Str
     out.push('\n');
 }
 
+/// The back-test's table.
+fn backtest(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Policy back-test\n\nRecorded traffic: {}, {} members.\n", r.start, r.members);
+    let _ = writeln!(
+        out,
+        "| policy | decisions | invitations denied | unwanted prevented | wanted prevented | precision | unwanted delivered | wanted delivered | members diverged |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    for b in &r.backtest {
+        let precision = b.precision.map_or("—".into(), |p| format!("{:.1}%", p * 100.0));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {precision} | {} | {} | {} |",
+            b.label,
+            b.decisions,
+            b.invitations_denied,
+            b.prevented_unwanted,
+            b.prevented_wanted,
+            b.delivered_unwanted,
+            b.delivered_wanted,
+            b.diverged_members
+        );
+    }
+    out
+}
+
 pub fn render(r: &Report) -> String {
+    if r.runs.is_empty() {
+        return backtest(r);
+    }
     let mut out = String::new();
     let _ = writeln!(out, "# Policy simulation\n");
     let _ = writeln!(

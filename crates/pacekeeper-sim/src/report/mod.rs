@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::backtest::Backtest;
 use crate::{MemberOutcome, Role, Run, Scenario};
 
 /// How many examples of changed members a comparison shows.
@@ -65,6 +66,10 @@ pub struct Report {
     pub policies: Vec<PolicyRef>,
     pub runs: Vec<Run>,
     pub changes: Vec<Changes>,
+    /// A back-test on recorded traffic (`--traffic`), one entry per policy; empty when
+    /// populations were simulated.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backtest: Vec<Backtest>,
     /// What the simulation leaves out.
     pub caveats: Vec<&'static str>,
 }
@@ -74,6 +79,11 @@ const CAVEATS: &[&str] = &[
     "Unwanted invitations are counted per 1,000 members of the simulated network, who are also its recipients.",
     "Members do not change their behaviour between weeks beyond what their client does with each answer.",
     "Withdrawals are modelled only for low-and-slow spammers; other ignored invitations expire after three weeks.",
+];
+
+const BACKTEST_CAVEATS: &[&str] = &[
+    "Labels are the recorded outcome events: \"I don't know\" and spam reports are unwanted, acceptances wanted; invitations never answered carry no label.",
+    "When a policy denies a recorded invitation, its later outcome events are dropped; the member's later requests are replayed as recorded, although they might have acted otherwise: those members are counted as diverged.",
 ];
 
 fn outcome_text(m: &MemberOutcome) -> String {
@@ -127,7 +137,24 @@ impl Report {
             policies,
             runs,
             changes,
+            backtest: Vec::new(),
             caveats: CAVEATS.to_vec(),
+        }
+    }
+
+    /// The report of a back-test on recorded traffic of `lines` lines.
+    pub fn of_backtest(source: &str, lines: usize, policies: Vec<PolicyRef>, backtest: Vec<Backtest>) -> Report {
+        Report {
+            seed: 0,
+            members: backtest.first().map_or(0, |b| b.members as usize),
+            weeks: 0,
+            start: format!("{source} ({lines} lines)"),
+            populations: Vec::new(),
+            policies,
+            runs: Vec::new(),
+            changes: Vec::new(),
+            backtest,
+            caveats: BACKTEST_CAVEATS.to_vec(),
         }
     }
 
@@ -155,6 +182,22 @@ fn weeks(n: usize) -> Vec<String> {
 }
 
 fn plots(r: &Report) -> Vec<(&'static str, String)> {
+    if r.runs.is_empty() {
+        let points: Vec<(String, f64, f64)> = r
+            .backtest
+            .iter()
+            .map(|b| {
+                let wanted = b.prevented_wanted + b.delivered_wanted;
+                let lost = if wanted == 0 { 0.0 } else { b.prevented_wanted as f64 / wanted as f64 };
+                (b.label.clone(), lost, b.delivered_unwanted as f64)
+            })
+            .collect();
+        let title = "Wanted invitations lost against unwanted ones delivered";
+        return vec![(
+            "tradeoff.svg",
+            svg::tradeoff(title, "accepted invitations denied", "unwanted invitations delivered", &points),
+        )];
+    }
     use svg::Series;
     let base = &r.runs[0];
     let points: Vec<(String, f64, f64)> = r
