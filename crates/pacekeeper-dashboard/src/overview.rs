@@ -37,7 +37,7 @@ pub async fn page<S: Store>(State(app): App<S>, op: Operator, Query(q): Query<At
         h1 { "Overview" }
         p.muted { "As of " time datetime=(stats.at) { (stats.at.strftime("%Y-%m-%d %H:%M UTC")) } ". "
             label.refresh { input type="checkbox" id="auto-refresh"; " refresh every 10 s" } }
-        (tiles(&stats))
+        (tiles(&stats, app.shadow.is_some()))
         (decisions_by_reason(&stats, 60, 1, "decisions-1h", "Decisions by reason, last hour (per minute)"))
         (decisions_by_reason(&stats, 1440, 15, "decisions-24h", "Decisions by reason, last 24 hours (per 15 minutes)"))
         (restrictions_started(&stats))
@@ -47,9 +47,9 @@ pub async fn page<S: Store>(State(app): App<S>, op: Operator, Query(q): Query<At
     shell("Overview", Section::Overview, &op.who, body).into_response()
 }
 
-fn tiles(s: &Stats) -> Markup {
+fn tiles(s: &Stats, shadowed: bool) -> Markup {
     let t = &s.tiles;
-    let tiles = [
+    let mut tiles = vec![
         ("decisions_last_minute", "Decisions, last minute", t.decisions_last_minute.to_string()),
         ("deny_share_last_hour", "Denied, last hour", percent(t.deny_share_last_hour)),
         ("near_limit_share_last_hour", "Near a limit, last hour", percent(t.near_limit_share_last_hour)),
@@ -58,6 +58,10 @@ fn tiles(s: &Stats) -> Markup {
         ("decisions_last_hour", "Decisions, last hour", t.decisions_last_hour.to_string()),
         ("restrictions_started_24h", "Restrictions started, 24 h", t.restrictions_started_24h.to_string()),
     ];
+    if shadowed {
+        let n = t.shadow_disagreements_last_hour.to_string();
+        tiles.push(("shadow_disagreements_last_hour", "Shadow policy disagreed, last hour", n));
+    }
     html! {
         section.tiles {
             @for (key, label, value) in tiles {

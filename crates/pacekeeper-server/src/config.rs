@@ -140,6 +140,9 @@ pub struct Config {
     pub tokens: Vec<TokenConfig>,
     /// Fold decisions into the read model of `/v1/stats` and the dashboard (on by default).
     pub stats: bool,
+    /// A preset or policy file every decision is compared with, on separate shadow states
+    /// (doubles the store's writes).
+    pub shadow_policy: Option<String>,
 }
 
 impl Default for Config {
@@ -164,6 +167,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             tokens: Vec::new(),
             stats: true,
+            shadow_policy: None,
         }
     }
 }

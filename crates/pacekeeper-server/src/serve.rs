@@ -118,6 +118,11 @@ impl Server {
         if !config.stats {
             service.observer = None;
         }
+        if let Some(source) = &config.shadow_policy {
+            let policy = Arc::new(Policy::load(source)?);
+            tracing::info!(policy = %policy.name, source = %source, "shadow policy: every decision is compared with it");
+            service.shadow = Some(pacekeeper_service::shadow::Shadow { policy, source: source.clone() });
+        }
         let hangup = match signal(SignalKind::hangup()) {
             Ok(s) => Some(s),
             Err(e) => {

@@ -226,3 +226,35 @@ async fn erasing_on_the_member_page_needs_the_id_typed_and_a_reason() {
     let view = ui.api("GET", "/v1/members/cy", ADMIN, None).await.json();
     assert_eq!(view["limits"].as_array().unwrap().iter().map(|l| l["used"].as_u64().unwrap()).sum::<u64>(), 0);
 }
+
+#[tokio::test]
+async fn a_shadow_policy_decides_every_request_again_and_counts_its_disagreements() {
+    use pacekeeper_service::shadow::{Shadow, shadow_key};
+    use pacekeeper_store::Store;
+    // The shadow allows 3 invitations a week where the policy in force allows 100.
+    let src = Policy::preset_source("linkedin").unwrap().replacen("amount = 100", "amount = 3", 1);
+    let strict = Arc::new(Policy::from_toml("three-a-week.toml", &src).unwrap());
+    let mut ui = Ui::new();
+    let service = Arc::get_mut(&mut ui.service).unwrap();
+    service.shadow = Some(Shadow { policy: strict, source: "three-a-week.toml".into() });
+    for i in 0..5 {
+        let r = ui.api("POST", "/v1/decide", DECIDER, Some(json!({"member": "ada", "action": "invite", "target": format!("t{i}")}))).await;
+        assert_eq!(r.status, StatusCode::OK, "the shadow never answers: {}", r.text);
+    }
+    let stats = ui.api("GET", "/v1/stats", ADMIN, None).await.json();
+    assert_eq!(stats["tiles"]["shadow_disagreements_last_hour"], 2, "{}", stats["tiles"]);
+    let metrics = ui.send("GET", "/metrics", &[], None).await.text;
+    assert!(metrics.contains(r#"pacekeeper_shadow_decisions_total{agreement="agree"} 3"#), "{metrics}");
+    assert!(metrics.contains(r#"pacekeeper_shadow_decisions_total{agreement="shadow_denies"} 2"#), "{metrics}");
+    let real = ui.api("GET", "/v1/members/ada", ADMIN, None).await.json();
+    let weekly = real["limits"].as_array().unwrap().iter().find(|l| l["name"] == "weekly_invitations").unwrap().clone();
+    assert_eq!((weekly["used"].as_u64(), real["restrictions"].as_array().unwrap().len()), (Some(5), 0));
+    let shadow_state = ui.service.store.read(&shadow_key("ada")).await.unwrap();
+    assert!(shadow_state.restricted_until().is_some(), "the shadow state took its own overage restriction");
+    assert_eq!(ui.api("GET", "/v1/restrictions", ADMIN, None).await.json()["total"], 0, "shadow states are not members");
+    let cookie = ui.sign_in().await;
+    let overview = ui.send("GET", "/ui", &[("cookie", &cookie)], None).await.text;
+    assert!(overview.contains(r#"data-tile="shadow_disagreements_last_hour"><span class="value">2</span>"#), "{overview}");
+    assert_eq!(ui.api("DELETE", "/v1/members/ada", ADMIN, None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(ui.service.store.read(&shadow_key("ada")).await.unwrap(), Default::default(), "erase takes the shadow state too");
+}

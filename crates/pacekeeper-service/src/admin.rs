@@ -139,7 +139,9 @@ impl<S: Store> Service<S> {
     /// Forgets a member entirely (the only way history goes).
     pub async fn erase(&self, id: &str, actor: &Actor) -> Result<(), ServiceError> {
         validate::identifier("id", id)?;
-        if !self.store.erase(id).await.map_err(ServiceError::store)? {
+        // The member's shadow state goes too, whatever is stored under the real key.
+        let shadowed = self.store.erase(&crate::shadow::shadow_key(id)).await.map_err(ServiceError::store)?;
+        if !self.store.erase(id).await.map_err(ServiceError::store)? && !shadowed {
             return Err(ServiceError::UnknownMember(id.into()));
         }
         self.record(actor, "erase", Some(id), "every stored count and record of the member deleted".into()).await

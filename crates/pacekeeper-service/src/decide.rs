@@ -17,6 +17,7 @@ impl<S: Store> Service<S> {
         let member = req.member.clone();
         let action = req.action.clone();
         let track = self.store.tracks_expiry();
+        let shadowed = self.shadow.as_ref().map(|_| req.clone());
         let outcome = self
             .store
             .update(&member, move |st| {
@@ -34,6 +35,9 @@ impl<S: Store> Service<S> {
             o.decision(&member, &action, &d, now);
         }
         crate::metrics::record_decide_seconds(watch.seconds());
+        if let Some(req) = shadowed {
+            self.shadow(&req, &d, now).await;
+        }
         Ok(d)
     }
 
@@ -57,6 +61,7 @@ impl<S: Store> Service<S> {
         let policy = self.policy();
         let track = self.store.tracks_expiry();
         let actions: Vec<String> = reqs.iter().map(|r| r.action.clone()).collect();
+        let shadowed = self.shadow.as_ref().map(|_| reqs.clone());
         let outcome = self
             .store
             .update(&member, move |st| {
@@ -76,6 +81,10 @@ impl<S: Store> Service<S> {
             }
         }
         crate::metrics::record_decide_seconds(watch.seconds());
+        // The shadow decides each request on its own: it only compares answers.
+        for (req, d) in shadowed.iter().flatten().zip(&ds) {
+            self.shadow(req, d, now).await;
+        }
         Ok(ds)
     }
 

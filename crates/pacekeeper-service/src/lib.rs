@@ -18,6 +18,7 @@ mod error;
 mod events;
 pub mod metrics;
 pub mod restricted;
+pub mod shadow;
 pub mod signing;
 pub mod stats;
 pub mod validate;
@@ -62,6 +63,8 @@ pub struct Service<S: Store> {
     pub observer: Option<stats::Observer>,
     /// Signs members' links and dashboard sessions.
     pub signer: Signer,
+    /// A policy every decision is compared with (`--shadow-policy`); `None` for none.
+    pub shadow: Option<shadow::Shadow>,
 }
 
 impl<S: Store> Service<S> {
@@ -81,6 +84,7 @@ impl<S: Store> Service<S> {
             fail_open: false,
             observer: Some(stats::Observer::start()),
             signer: Signer::random(),
+            shadow: None,
         }
     }
 

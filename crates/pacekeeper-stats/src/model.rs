@@ -78,6 +78,9 @@ pub struct Tiles {
     /// Members restricted now: the service fills it from the store's restrictions index (the
     /// read model alone leaves 0).
     pub restrictions_active: u64,
+    /// Decisions a shadow policy answered the other way in the last hour (events
+    /// `shadow_denies` and `shadow_allows`).
+    pub shadow_disagreements_last_hour: u64,
 }
 
 /// Restrictions started in one hour by one cause.
@@ -238,6 +241,10 @@ fn tiles(minutes: &[Bucket], current: i64) -> Tiles {
         fail_open_last_hour: sum(|b| b.fail_open, &hour),
         restrictions_started_24h: minutes.iter().flat_map(|b| b.restrictions_started.values()).sum(),
         restrictions_active: 0,
+        shadow_disagreements_last_hour: hour
+            .iter()
+            .flat_map(|b| ["shadow_denies", "shadow_allows"].map(|k| b.events.get(k).copied().unwrap_or(0)))
+            .sum(),
     }
 }
 

@@ -134,5 +134,10 @@ pub struct RestrictedPage {
 /// every one.
 pub const REDIS_AUDIT_RECORDS: usize = 1_000_000;
 
+/// Keys starting with this hold auxiliary states (a shadow policy's), not members: the
+/// restrictions index leaves them out. Member ids hold no control characters, so no member id
+/// starts with it.
+pub const AUX_PREFIX: &str = "\u{1}";
+
 /// The longest member id a store accepts, in bytes (256 characters of up to four bytes).
 pub const MAX_MEMBER_ID: usize = 1024;

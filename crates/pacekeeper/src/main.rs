@@ -74,6 +74,10 @@ struct ServeArgs {
     /// Do not fold decisions into the statistics of `/v1/stats` and the dashboard.
     #[arg(long)]
     no_stats: bool,
+    /// A preset or policy file every decision is also decided against, on separate shadow
+    /// states: disagreements are counted, never answered (doubles the store's writes).
+    #[arg(long)]
+    shadow_policy: Option<String>,
     /// Durability, named for what an answered decision survives: process (the default; the
     /// write reaches the OS before the answer leaves: survives kill -9), strict (the answer
     /// waits for fsync: survives a power loss) or relaxed (waits for nothing).
@@ -219,6 +223,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if args.no_stats {
         config.stats = false;
+    }
+    if let Some(v) = args.shadow_policy {
+        config.shadow_policy = Some(v);
     }
     if let Some(v) = args.durability {
         config.durability = match v.as_str() {

@@ -348,7 +348,9 @@ fn replay_log(
                 Some(v) => batch.insert(members, &r.key[..], &v[..]),
                 None => batch.remove(members, &r.key[..]),
             }
-            if let Ok(member) = std::str::from_utf8(&r.key) {
+            if let Ok(member) = std::str::from_utf8(&r.key)
+                && !member.starts_with(crate::AUX_PREFIX)
+            {
                 index.set(member, restricted::end_of_value(r.value.as_deref()));
             }
         }
@@ -576,7 +578,7 @@ impl Store for EmbeddedStore {
                 let (seq, pending) = self.queue(member, value, true)?;
                 *entry = Entry { bytes, seq };
                 let restricted_after = next.restricted_until();
-                if restricted_after != restricted_before {
+                if restricted_after != restricted_before && !member.starts_with(crate::AUX_PREFIX) {
                     self.index().set(member, restricted_after);
                 }
                 (change.output, pending)
