@@ -25,7 +25,9 @@ pub async fn page<S: Store>(State(app): App<S>, op: Operator) -> Response {
             thead { tr { th { "Limit" } th { "Window" } th { "Counts" }
                 @for t in &info.tiers { th { (t) } } th { "By reputation" } th { "Penalty" } } }
             tbody { @for l in &s.limits {
-                tr { th scope="row" { (l.name) } td { (l.window) } td { (l.actions.join(", ")) }
+                tr { th scope="row" { (l.name) }
+                    td { (l.window) @if l.enforce_percent < 100 { " · enforced for " (l.enforce_percent) " % of members" } }
+                    td { (l.actions.join(", ")) }
                     @for (_, a) in &l.by_tier { td.num { @match a { Some(n) => (n), None => "unlimited" } } }
                     td { @for (level, n) in &l.by_reputation { (level) " " (n) " " } }
                     td { (l.penalty.as_deref().unwrap_or("")) } }

@@ -64,6 +64,17 @@ pub(crate) struct Limit {
     pub window: Window,
     pub amount: AmountRule,
     pub penalty: Option<usize>,
+    /// The share of members (0 to 100, chosen by a hash of their id) the limit denies; the
+    /// others are counted but let through.
+    pub enforce_percent: u8,
+}
+
+impl Limit {
+    /// Whether the limit denies `member` (a member is in or out of the enforced share for
+    /// good: the same hash every time).
+    pub fn enforced_for(&self, member: &str) -> bool {
+        self.enforce_percent >= 100 || crate::time::key64(member) % 100 < u64::from(self.enforce_percent)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -23,6 +23,8 @@ pub struct LimitSummary {
     pub by_reputation: Vec<(&'static str, u64)>,
     /// The penalty it imposes when exceeded.
     pub penalty: Option<String>,
+    /// The share of members it denies (100: all).
+    pub enforce_percent: u8,
 }
 
 /// One penalty.
@@ -109,6 +111,7 @@ pub fn policy_summary(policy: &Policy) -> PolicySummary {
                 .filter_map(|(level, a)| Some((level, a?)))
                 .collect(),
             penalty: l.penalty.map(|p| policy.penalties[p].name.to_string()),
+            enforce_percent: l.enforce_percent,
         })
         .collect();
     let penalties = policy

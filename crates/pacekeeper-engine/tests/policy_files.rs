@@ -173,3 +173,30 @@ fn load_accepts_a_preset_name_or_a_file_and_says_which_failed() {
     let e = Policy::load("/nonexistent/policy.toml").unwrap_err().to_string();
     assert!(e.contains("not a preset (linkedin, linkedin-classic)"), "{e}");
 }
+
+#[test]
+fn a_limit_enforced_for_a_share_of_members_denies_the_same_members_every_time() {
+    let src = format!(
+        "{BASE}\n[[limit]]\nname = \"daily\"\nactions = [\"invite\"]\nwindow = {{ kind = \"anchored\", period = \"1d\" }}\namount = 2\nenforce_percent = 30\n"
+    );
+    let p = Policy::from_toml("share.toml", &src).unwrap();
+    let now: jiff::Timestamp = "2026-12-07T09:00:00Z".parse().unwrap();
+    let third_allowed = |member: &str| {
+        let mut st = MemberState::default();
+        let req = DecideRequest { member: member.into(), action: "invite".into(), ..Default::default() };
+        let ds: Vec<Decision> = (0..3).map(|_| decide(&p, &mut st, &req, now).unwrap()).collect();
+        assert!(ds[0].allowed && ds[1].allowed);
+        let daily = ds[2].limits.iter().find(|l| &*l.name == "daily").unwrap();
+        assert_eq!(daily.remaining, 0, "counted either way");
+        ds[2].allowed
+    };
+    let enforced = (0..1000).filter(|i| !third_allowed(&format!("m{i}"))).count();
+    assert!((250..350).contains(&enforced), "about 30 % of members are held to the limit: {enforced}");
+    for i in 0..50 {
+        let m = format!("m{i}");
+        assert_eq!(third_allowed(&m), third_allowed(&m), "{m} gets the same answer every time");
+    }
+    let bad = src.replace("enforce_percent = 30", "enforce_percent = 150");
+    let e = errors(&bad);
+    assert!(e.contains("enforce_percent 150 is not between 0 and 100"), "{e}");
+}

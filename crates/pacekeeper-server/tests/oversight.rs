@@ -238,7 +238,14 @@ async fn a_shadow_policy_decides_every_request_again_and_counts_its_disagreement
     let service = Arc::get_mut(&mut ui.service).unwrap();
     service.shadow = Some(Shadow { policy: strict, source: "three-a-week.toml".into() });
     for i in 0..5 {
-        let r = ui.api("POST", "/v1/decide", DECIDER, Some(json!({"member": "ada", "action": "invite", "target": format!("t{i}")}))).await;
+        let r = ui
+            .api(
+                "POST",
+                "/v1/decide",
+                DECIDER,
+                Some(json!({"member": "ada", "action": "invite", "target": format!("t{i}")})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "the shadow never answers: {}", r.text);
     }
     let stats = ui.api("GET", "/v1/stats", ADMIN, None).await.json();
@@ -251,10 +258,21 @@ async fn a_shadow_policy_decides_every_request_again_and_counts_its_disagreement
     assert_eq!((weekly["used"].as_u64(), real["restrictions"].as_array().unwrap().len()), (Some(5), 0));
     let shadow_state = ui.service.store.read(&shadow_key("ada")).await.unwrap();
     assert!(shadow_state.restricted_until().is_some(), "the shadow state took its own overage restriction");
-    assert_eq!(ui.api("GET", "/v1/restrictions", ADMIN, None).await.json()["total"], 0, "shadow states are not members");
+    assert_eq!(
+        ui.api("GET", "/v1/restrictions", ADMIN, None).await.json()["total"],
+        0,
+        "shadow states are not members"
+    );
     let cookie = ui.sign_in().await;
     let overview = ui.send("GET", "/ui", &[("cookie", &cookie)], None).await.text;
-    assert!(overview.contains(r#"data-tile="shadow_disagreements_last_hour"><span class="value">2</span>"#), "{overview}");
+    assert!(
+        overview.contains(r#"data-tile="shadow_disagreements_last_hour"><span class="value">2</span>"#),
+        "{overview}"
+    );
     assert_eq!(ui.api("DELETE", "/v1/members/ada", ADMIN, None).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(ui.service.store.read(&shadow_key("ada")).await.unwrap(), Default::default(), "erase takes the shadow state too");
+    assert_eq!(
+        ui.service.store.read(&shadow_key("ada")).await.unwrap(),
+        Default::default(),
+        "erase takes the shadow state too"
+    );
 }

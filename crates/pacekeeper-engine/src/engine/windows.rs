@@ -44,7 +44,12 @@ pub(super) fn evaluate_all(ask: &Ask<'_>, st: &MemberState) -> Vec<Eval> {
         .map(|&li| {
             let limit = &policy.limits[li];
             let amount = amount_for(policy, limit, tier, st, now, &mut level);
-            evaluate(policy, limit, li, st, now, amount, cost)
+            let mut e = evaluate(policy, limit, li, st, now, amount, cost);
+            // Outside the enforced share the request is counted, never denied by this limit.
+            if !e.fits && !limit.enforced_for(&req.member) {
+                e.fits = true;
+            }
+            e
         })
         .collect()
 }

@@ -230,6 +230,18 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
                 Some(format!("burst is {burst}; amount is the number of requests per period")),
             );
         }
+        let enforce_percent = match &l.enforce_percent {
+            None => 100,
+            Some(p) if (0..=100).contains(p.get_ref()) => *p.get_ref() as u8,
+            Some(p) => {
+                ctx.err(
+                    p.span(),
+                    format!("enforce_percent {} is not between 0 and 100", p.get_ref()),
+                    Some("write the share of members the limit denies: 0 counts only, 100 enforces for all".into()),
+                );
+                100
+            }
+        };
         if let Some(window) = window {
             limits.push(Limit {
                 name: Arc::from(l.name.get_ref().as_str()),
@@ -239,6 +251,7 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
                 window,
                 amount: AmountRule { base, tiers: tier_amounts, reputation: rep, young },
                 penalty,
+                enforce_percent,
             });
         }
     }

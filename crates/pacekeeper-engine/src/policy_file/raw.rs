@@ -44,6 +44,7 @@ pub(super) struct RawLimit {
     pub(super) reputation: Option<S<BTreeMap<String, S<toml::Value>>>>,
     pub(super) young_accounts: Option<S<RawYoung>>,
     pub(super) penalty: Option<S<String>>,
+    pub(super) enforce_percent: Option<S<i64>>,
 }
 
 #[derive(Deserialize)]
