@@ -105,8 +105,9 @@ pub fn status(e: ServiceError) -> Status {
         ServiceError::Auth(_) | ServiceError::Link(_) => Status::permission_denied(message),
         ServiceError::StoreUnavailable(_) => Status::unavailable(message),
         ServiceError::UnknownMember(_) => Status::not_found(message),
-        ServiceError::StoreFailed(_) | ServiceError::InvalidPolicy(_) | ServiceError::Internal(_) => {
-            Status::internal(message)
-        }
+        ServiceError::StoreFailed(_)
+        | ServiceError::InvalidPolicy(_)
+        | ServiceError::Internal(_)
+        | ServiceError::Record(_) => Status::internal(message),
     }
 }

@@ -143,6 +143,8 @@ pub struct Config {
     /// A preset or policy file every decision is compared with, on separate shadow states
     /// (doubles the store's writes).
     pub shadow_policy: Option<String>,
+    /// Record decisions and events here, one replay file a day, for back-tests.
+    pub record: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -168,6 +170,7 @@ impl Default for Config {
             tokens: Vec::new(),
             stats: true,
             shadow_policy: None,
+            record: None,
         }
     }
 }

@@ -142,7 +142,7 @@ impl From<ServiceError> for Problem {
             ServiceError::Auth(a) => Problem::forbidden(a.to_string()),
             e @ ServiceError::StoreUnavailable(_) => Problem::unavailable(e.to_string()),
             e @ ServiceError::StoreFailed(_) => Problem::internal(e.to_string()),
-            e @ ServiceError::Internal(_) => Problem::internal(e.to_string()),
+            e @ (ServiceError::Internal(_) | ServiceError::Record(_)) => Problem::internal(e.to_string()),
             ServiceError::Link(l) => Problem::forbidden(l.to_string()),
             ServiceError::InvalidPolicy(p) => {
                 Problem::invalid_policy(p.to_string().lines().map(String::from).collect())

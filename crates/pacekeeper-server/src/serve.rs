@@ -28,6 +28,9 @@ pub enum ServeError {
     /// The store does not open.
     #[error(transparent)]
     Store(#[from] pacekeeper_store::StoreError),
+    /// The recording directory cannot be used.
+    #[error(transparent)]
+    Record(#[from] pacekeeper_service::record::RecordError),
     /// `--listen` or `--grpc-listen` is not an address.
     #[error("{flag} `{address}` is not an address; write e.g. 127.0.0.1:7300 or [::1]:7300")]
     Listen {
@@ -117,6 +120,11 @@ impl Server {
         service.signer = config.resolve_signer(&env)?;
         if !config.stats {
             service.observer = None;
+        }
+        if let Some(dir) = &config.record {
+            let recorder = pacekeeper_service::record::Recorder::start(dir, service.signer.clone())?;
+            tracing::info!(dir = %dir.display(), "recording decisions and events for back-tests");
+            service.recorder = Some(recorder);
         }
         if let Some(source) = &config.shadow_policy {
             let policy = Arc::new(Policy::load(source)?);

@@ -276,3 +276,47 @@ async fn a_shadow_policy_decides_every_request_again_and_counts_its_disagreement
         "erase takes the shadow state too"
     );
 }
+
+#[tokio::test]
+async fn recorded_traffic_is_a_replay_file_a_day_with_hashed_members_and_honours_an_erase() {
+    use pacekeeper_service::record::{ERASED, Recorder};
+    let dir = tempfile::tempdir().unwrap();
+    let mut ui = Ui::new();
+    let service = Arc::get_mut(&mut ui.service).unwrap();
+    let recorder = Recorder::start(dir.path(), service.signer.clone()).unwrap();
+    service.recorder = Some(recorder.clone());
+    let invite = |member: &str, target: &str, note: Option<&str>| json!({"member": member, "action": "invite", "target": target, "note": note});
+    ui.api("POST", "/v1/decide", DECIDER, Some(invite("ada", "bob", Some("Hi Bob")))).await;
+    ui.api("POST", "/v1/decide", DECIDER, Some(invite("cy", "ada", Some("see https://x.example")))).await;
+    let accepted = json!({"member": "ada", "kind": "invitation_accepted", "target": "bob"});
+    assert_eq!(ui.api("POST", "/v1/events", DECIDER, Some(accepted)).await.status, StatusCode::OK);
+    ui.service.flush().await.unwrap();
+    let file = dir.path().join("2026-11-23.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for raw in ["ada", "bob", "Hi Bob", "x.example"] {
+        assert!(!text.contains(&format!("\"{raw}\"")) && !text.contains(raw), "`{raw}` is not in the file: {text}");
+    }
+    let (ada, bob) = (recorder.hashed("ada"), recorder.hashed("bob"));
+    assert_eq!(lines[0]["member"], ada.as_str());
+    assert_eq!(lines[0]["target"], bob.as_str());
+    assert_eq!(lines[0]["at"], "2026-11-23T09:00:00Z");
+    assert_eq!(lines[0]["note"], "[a note]");
+    assert_eq!(
+        lines[1]["note"], "[a note with a link: https://link.invalid]",
+        "what the engine reads of a note is kept"
+    );
+    assert_eq!(
+        (lines[2]["kind"].as_str(), lines[2]["member"].as_str()),
+        (Some("invitation_accepted"), Some(ada.as_str()))
+    );
+    assert_eq!(ui.api("DELETE", "/v1/members/ada", ADMIN, None).await.status, StatusCode::NO_CONTENT);
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(after.lines().count(), 1, "ada's own lines are gone: {after}");
+    assert!(!after.contains(&ada), "{after}");
+    assert!(after.contains(&format!("\"target\":\"{ERASED}\"")), "where ada was a target she is blanked: {after}");
+    ui.api("POST", "/v1/decide", DECIDER, Some(invite("cy", "dee", None))).await;
+    ui.service.flush().await.unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 2, "recording goes on after an erase");
+}

@@ -139,6 +139,13 @@ impl<S: Store> Service<S> {
     /// Forgets a member entirely (the only way history goes).
     pub async fn erase(&self, id: &str, actor: &Actor) -> Result<(), ServiceError> {
         validate::identifier("id", id)?;
+        if let Some(r) = self.recorder.clone() {
+            let id = id.to_string();
+            tokio::task::spawn_blocking(move || r.erase(&id))
+                .await
+                .map_err(|_| ServiceError::Internal("erasing the recorded traffic panicked"))?
+                .map_err(ServiceError::Record)?;
+        }
         // The member's shadow state goes too, whatever is stored under the real key.
         let shadowed = self.store.erase(&crate::shadow::shadow_key(id)).await.map_err(ServiceError::store)?;
         if !self.store.erase(id).await.map_err(ServiceError::store)? && !shadowed {

@@ -17,7 +17,7 @@ impl<S: Store> Service<S> {
         let member = req.member.clone();
         let action = req.action.clone();
         let track = self.store.tracks_expiry();
-        let shadowed = self.shadow.as_ref().map(|_| req.clone());
+        let shadowed = (self.shadow.is_some() || self.recorder.is_some()).then(|| req.clone());
         let outcome = self
             .store
             .update(&member, move |st| {
@@ -36,6 +36,9 @@ impl<S: Store> Service<S> {
         }
         crate::metrics::record_decide_seconds(watch.seconds());
         if let Some(req) = shadowed {
+            if let Some(r) = &self.recorder {
+                r.decision(&req, now);
+            }
             self.shadow(&req, &d, now).await;
         }
         Ok(d)
@@ -61,7 +64,7 @@ impl<S: Store> Service<S> {
         let policy = self.policy();
         let track = self.store.tracks_expiry();
         let actions: Vec<String> = reqs.iter().map(|r| r.action.clone()).collect();
-        let shadowed = self.shadow.as_ref().map(|_| reqs.clone());
+        let shadowed = (self.shadow.is_some() || self.recorder.is_some()).then(|| reqs.clone());
         let outcome = self
             .store
             .update(&member, move |st| {
@@ -83,6 +86,9 @@ impl<S: Store> Service<S> {
         crate::metrics::record_decide_seconds(watch.seconds());
         // The shadow decides each request on its own: it only compares answers.
         for (req, d) in shadowed.iter().flatten().zip(&ds) {
+            if let Some(r) = &self.recorder {
+                r.decision(req, now);
+            }
             self.shadow(req, d, now).await;
         }
         Ok(ds)

@@ -43,6 +43,9 @@ pub enum ServiceError {
     /// A member's link was altered or has expired.
     #[error(transparent)]
     Link(#[from] SignatureError),
+    /// The recorded traffic could not be rewritten (an erase): the member's state is kept.
+    #[error("erasing the member from the recorded traffic failed: {0}")]
+    Record(#[source] std::io::Error),
     /// A fault inside the service (never a reason to fail open).
     #[error("internal error: {0}")]
     Internal(&'static str),

@@ -44,7 +44,14 @@ impl<S: Store> Service<S> {
         }
         let mut acks: Vec<Option<EventAck>> = vec![None; total];
         for (member, group) in groups {
+            let recorded: HashMap<usize, Event> = match &self.recorder {
+                Some(_) => group.iter().map(|(i, e, _)| (*i, e.clone())).collect(),
+                None => HashMap::new(),
+            };
             for (i, ack) in self.apply_member_events(&member, group).await? {
+                if let (Some(r), Some(ev), false) = (&self.recorder, recorded.get(&i), ack.duplicate) {
+                    r.event(ev, ats[i]);
+                }
                 ::metrics::counter!("pacekeeper_events_total", "kind" => ack.kind.name()).increment(1);
                 if let Some(o) = &self.observer {
                     o.event(ack.kind.name(), ats[i]);

@@ -17,6 +17,7 @@ mod decide;
 mod error;
 mod events;
 pub mod metrics;
+pub mod record;
 pub mod restricted;
 pub mod shadow;
 pub mod signing;
@@ -65,6 +66,8 @@ pub struct Service<S: Store> {
     pub signer: Signer,
     /// A policy every decision is compared with (`--shadow-policy`); `None` for none.
     pub shadow: Option<shadow::Shadow>,
+    /// Records traffic for back-tests (`--record`); `None` for none.
+    pub recorder: Option<record::Recorder>,
 }
 
 impl<S: Store> Service<S> {
@@ -85,6 +88,7 @@ impl<S: Store> Service<S> {
             observer: Some(stats::Observer::start()),
             signer: Signer::random(),
             shadow: None,
+            recorder: None,
         }
     }
 
@@ -127,6 +131,12 @@ impl<S: Store> Service<S> {
 
     /// Makes every write so far durable (shutdown).
     pub async fn flush(&self) -> Result<(), ServiceError> {
+        if let Some(r) = self.recorder.clone() {
+            let flushed = tokio::task::spawn_blocking(move || r.flush()).await;
+            if let Err(e) = flushed.map_err(std::io::Error::other).and_then(|r| r) {
+                tracing::error!(error = %e, "the recorded traffic could not be written out");
+            }
+        }
         self.store.flush().await.map_err(ServiceError::store)
     }
 

@@ -78,6 +78,10 @@ struct ServeArgs {
     /// states: disagreements are counted, never answered (doubles the store's writes).
     #[arg(long)]
     shadow_policy: Option<String>,
+    /// Record decisions and events into this directory, one replay file a day (members as
+    /// keyed hashes), for `pacekeeper simulate --traffic`.
+    #[arg(long)]
+    record: Option<std::path::PathBuf>,
     /// Durability, named for what an answered decision survives: process (the default; the
     /// write reaches the OS before the answer leaves: survives kill -9), strict (the answer
     /// waits for fsync: survives a power loss) or relaxed (waits for nothing).
@@ -226,6 +230,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(v) = args.shadow_policy {
         config.shadow_policy = Some(v);
+    }
+    if let Some(v) = args.record {
+        config.record = Some(v);
     }
     if let Some(v) = args.durability {
         config.durability = match v.as_str() {

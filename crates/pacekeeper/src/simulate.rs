@@ -39,7 +39,8 @@ pub struct SimulateArgs {
     /// The first Monday (weeks start at 00:00 UTC).
     #[arg(long, default_value = "2026-12-07")]
     start: Date,
-    /// Back-test on recorded traffic (the `replay` format) instead of simulating populations.
+    /// Back-test on recorded traffic (the `replay` format; a file, or a `serve --record`
+    /// directory) instead of simulating populations.
     #[arg(long)]
     traffic: Option<PathBuf>,
     /// Sweep one number of the policy: `limit.weekly_invitations.amount=60..200:20`.
@@ -107,11 +108,28 @@ fn run_all(sc: &Scenario, variants: &[(String, Policy)]) -> anyhow::Result<Vec<R
     Ok(runs)
 }
 
+/// The recorded traffic: a file, or every `*.jsonl` of a directory (`serve --record`'s, one a
+/// day) in name order, which is time order.
+fn traffic_text(path: &std::path::Path) -> anyhow::Result<String> {
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("--traffic: cannot read {}: {e}", p.display()))
+    };
+    if !path.is_dir() {
+        return read(path);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| anyhow::anyhow!("--traffic: cannot list {}: {e}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    files.iter().map(|p| read(p)).collect()
+}
+
 /// The report of a back-test on `--traffic`.
 fn backtest(args: &SimulateArgs, path: &std::path::Path) -> anyhow::Result<Report> {
     let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("--traffic: cannot open {name}: {e}"))?;
-    let traffic = Traffic::read(&name, std::io::BufReader::new(file))?;
+    let traffic = Traffic::read(&name, std::io::Cursor::new(traffic_text(path)?))?;
     let variants = variants(args)?;
     let runs = pacekeeper_sim::backtest::backtest(&traffic, &variants)?;
     let policies = variants.iter().map(|(l, p)| PolicyRef::of(l, p)).collect();

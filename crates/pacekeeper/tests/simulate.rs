@@ -156,6 +156,24 @@ fn a_backtest_on_recorded_traffic_counts_what_each_policy_prevents() {
     assert_eq!(classic["diverged_members"], 1);
     let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
     assert!(html.contains("id=\"backtest\"") && html.contains("<svg"));
+    // A directory of days, as `serve --record` writes it, reads as one traffic in day order.
+    let days = dir.path().join("days");
+    std::fs::create_dir(&days).unwrap();
+    let text = recorded();
+    let (first, second) = text.split_at(text.match_indices('\n').nth(19).unwrap().0 + 1);
+    std::fs::write(days.join("2026-12-07.jsonl"), first).unwrap();
+    std::fs::write(days.join("2026-12-08.jsonl"), second).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pacekeeper"))
+        .args(["simulate", "--policy", "linkedin", "--traffic"])
+        .arg(&days)
+        .arg("--out")
+        .arg(dir.path().join("from-days"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let from_days: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("from-days/report.json")).unwrap()).unwrap();
+    assert_eq!(from_days["backtest"][0]["prevented_unwanted"], 5);
     let out = run(&["--fail-if", "honest.friction<=0.1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`honest.friction` is not a metric of a back-test"));
