@@ -83,3 +83,14 @@ impl WorkingHours {
         (t, t)
     }
 }
+
+/// The days of the week, Monday first.
+pub const WEEKDAYS: [jiff::civil::Weekday; 7] = [
+    jiff::civil::Weekday::Monday,
+    jiff::civil::Weekday::Tuesday,
+    jiff::civil::Weekday::Wednesday,
+    jiff::civil::Weekday::Thursday,
+    jiff::civil::Weekday::Friday,
+    jiff::civil::Weekday::Saturday,
+    jiff::civil::Weekday::Sunday,
+];

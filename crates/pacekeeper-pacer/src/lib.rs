@@ -36,7 +36,7 @@ mod pick;
 mod warmup;
 
 pub use decision::{learned_from_decision, of_decision};
-pub use hours::{HoursError, WorkingHours};
+pub use hours::{HoursError, WEEKDAYS, WorkingHours};
 pub use lane::{Lane, Outcome, Reaction, Stop};
 pub use learned::{Learned, LearnedLimit, MAX_REMEMBERED_SENDS};
 pub use pick::{Item, Pick, pick};

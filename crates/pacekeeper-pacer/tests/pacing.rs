@@ -12,15 +12,7 @@ use pacekeeper_pacer::{Lane, LearnedLimit, Outcome, Reaction, Stop, WorkingHours
 use proptest::prelude::*;
 
 const ZONES: &[&str] = &["UTC", "Europe/Paris", "America/Los_Angeles", "Asia/Kolkata", "Australia/Lord_Howe"];
-const DAYS: [Weekday; 7] = [
-    Weekday::Monday,
-    Weekday::Tuesday,
-    Weekday::Wednesday,
-    Weekday::Thursday,
-    Weekday::Friday,
-    Weekday::Saturday,
-    Weekday::Sunday,
-];
+const DAYS: [Weekday; 7] = pacekeeper_pacer::WEEKDAYS;
 
 fn hours() -> impl Strategy<Value = WorkingHours> {
     (0..ZONES.len(), 1u8..128, 0i8..22, 1i8..10).prop_map(|(z, mask, start, len)| {

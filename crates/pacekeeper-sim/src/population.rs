@@ -2,8 +2,8 @@
 //! answer. Read from TOML (`populations/*.toml` are the shipped presets); every mistake is
 //! refused naming the population and the field.
 
-use jiff::civil::{Time, Weekday};
-use pacekeeper_pacer::WorkingHours;
+use jiff::civil::Time;
+use pacekeeper_pacer::{WEEKDAYS, WorkingHours};
 use serde::Deserialize;
 
 /// The shipped presets: name and TOML.
@@ -226,16 +226,6 @@ fn check(file: &str, p: RawPopulation) -> Result<Population, PopulationError> {
     })
 }
 
-const DAYS: [Weekday; 7] = [
-    Weekday::Monday,
-    Weekday::Tuesday,
-    Weekday::Wednesday,
-    Weekday::Thursday,
-    Weekday::Friday,
-    Weekday::Saturday,
-    Weekday::Sunday,
-];
-
 fn day(name: &str) -> Result<usize, String> {
     ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
         .iter()
@@ -251,7 +241,7 @@ fn hours(zone: &str, h: &RawHours) -> Result<WorkingHours, String> {
         return Err(format!("days `{}`: the range must run from an earlier to a later day", h.days));
     }
     let time = |s: &str| s.parse::<Time>().map_err(|e| format!("`{s}` is not a time such as 09:00 ({e})"));
-    WorkingHours::new(zone, &DAYS[first..=last], time(&h.from)?, time(&h.to)?).map_err(|e| e.to_string())
+    WorkingHours::new(zone, &WEEKDAYS[first..=last], time(&h.from)?, time(&h.to)?).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
