@@ -1,10 +1,72 @@
 //! Compiling the raw file into a [`Policy`]: tiers, actions, limits and their amounts,
-//! gauges, penalties and their bands, escalation, cooldowns, content rules, reputation.
+//! gauges, penalties and their bands, escalation, cooldowns, content rules, reputation: one
+//! builder per section of the file, each default a named constant, in the order the sections
+//! refer to each other.
 
 use super::*;
 
+/// The most actions a policy may declare (their keys are bits of a 64-bit set).
+const MAX_ACTIONS: usize = 64;
+/// Warn at 80 % of a limit used.
+const DEFAULT_WARNING_THRESHOLD: f64 = 0.8;
+/// Reputation looks back 90 days …
+const DEFAULT_REPUTATION_HORIZON: Ms = 90 * 86_400_000;
+/// … in weekly buckets …
+const DEFAULT_REPUTATION_BUCKET: Ms = 7 * 86_400_000;
+/// … once 20 invitations have an outcome: half accepted is good, 15 % or fewer is poor.
+const DEFAULT_MIN_RESOLVED: u32 = 20;
+const DEFAULT_GOOD_ACCEPTANCE: f64 = 0.5;
+const DEFAULT_POOR_ACCEPTANCE: f64 = 0.15;
+/// A request id is remembered for a day, at most 32 per member.
+const DEFAULT_IDEMPOTENCY_WINDOW: Ms = 86_400_000;
+const DEFAULT_IDEMPOTENCY_MAX: usize = 32;
+/// The last 8 ended restrictions of a member are kept.
+const DEFAULT_HISTORY_MAX: usize = 8;
+
 pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
-    // Tiers and actions first: everything else refers to them.
+    let (tiers, default_tier, actions) = tiers_and_actions(ctx, &raw);
+    let warning_threshold = warning_threshold(ctx, &raw);
+    let gauges = gauges(ctx, &raw, &actions);
+    let penalties = penalties(ctx, &raw, &actions);
+    let known = Known { tiers: &tiers, actions: &actions, gauges: &gauges, penalties: &penalties };
+    let limits = limits(ctx, &raw, &known);
+    let escalation = escalation(ctx, &raw, &penalties);
+    let cooldowns = cooldowns(ctx, &raw, &actions);
+    let content_rules = content_rules(ctx, &raw, &actions, &penalties);
+    let reputation = reputation(ctx, &raw, &actions, &penalties);
+    let (idempotency_window, idempotency_max, history_max) = retention(ctx, &raw);
+    check_keys(ctx, &actions, &limits, &penalties, &gauges);
+    let mut limits_by_action = vec![Vec::new(); actions.len()];
+    for (i, l) in limits.iter().enumerate() {
+        for &a in &l.actions {
+            limits_by_action[a].push(i);
+        }
+    }
+    Policy {
+        name: raw.name,
+        description: raw.description,
+        source: src.to_string(),
+        tiers,
+        default_tier,
+        actions,
+        channels: raw.channels,
+        limits,
+        limits_by_action,
+        gauges,
+        penalties,
+        escalation,
+        cooldowns,
+        content_rules,
+        reputation,
+        warning_threshold,
+        idempotency_window,
+        idempotency_max,
+        history_max,
+    }
+}
+
+/// Tiers, the default tier and actions: everything else refers to them.
+fn tiers_and_actions(ctx: &mut Ctx<'_>, raw: &RawPolicy) -> (Vec<String>, usize, Vec<Action>) {
     let mut seen = HashSet::new();
     for t in raw.tiers.get_ref() {
         dup_check(ctx, &mut seen, t, "tier");
@@ -25,7 +87,7 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
     for a in raw.actions.get_ref() {
         dup_check(ctx, &mut seen, a, "action");
     }
-    if raw.actions.get_ref().len() > 64 {
+    if raw.actions.get_ref().len() > MAX_ACTIONS {
         ctx.err(raw.actions.span(), "more than 64 actions", Some("merge actions that share limits".into()));
     }
     let actions: Vec<Action> = raw
@@ -35,25 +97,32 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
         .map(|a| Action { name: Arc::from(a.get_ref().as_str()), key: name_key(a.get_ref()) })
         .collect();
 
-    let warning_threshold = match &raw.warning_threshold {
+    (tiers, default_tier, actions)
+}
+
+/// The share of a limit used at which decisions warn.
+fn warning_threshold(ctx: &mut Ctx<'_>, raw: &RawPolicy) -> f64 {
+    match &raw.warning_threshold {
         Some(w) if !(*w.get_ref() > 0.0 && *w.get_ref() <= 1.0) => {
             ctx.err(
                 w.span(),
                 "warning_threshold must be above 0 and at most 1",
                 Some("e.g. 0.8 warns at 80 % used".into()),
             );
-            0.8
+            DEFAULT_WARNING_THRESHOLD
         }
         Some(w) => *w.get_ref(),
-        None => 0.8,
-    };
+        None => DEFAULT_WARNING_THRESHOLD,
+    }
+}
 
-    // Gauges.
+/// Gauges, with the actions and events that move them.
+fn gauges(ctx: &mut Ctx<'_>, raw: &RawPolicy, actions: &[Action]) -> Vec<Gauge> {
     let mut seen = HashSet::new();
     let mut gauges = Vec::new();
     for g in &raw.gauge {
         dup_check(ctx, &mut seen, &g.name, "gauge");
-        let up_actions = g.up_actions.iter().filter_map(|a| ctx.action(&actions, a, "gauge up_actions")).collect();
+        let up_actions = g.up_actions.iter().filter_map(|a| ctx.action(actions, a, "gauge up_actions")).collect();
         let mut up_events = 0;
         for e in &g.up_events {
             if let Some(k) = ctx.event(e) {
@@ -75,13 +144,17 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
         });
     }
 
-    // Penalties.
+    gauges
+}
+
+/// Penalties: overage bands, escalation, verification, and what each blocks.
+fn penalties(ctx: &mut Ctx<'_>, raw: &RawPolicy, actions: &[Action]) -> Vec<Penalty> {
     let mut seen = HashSet::new();
     let mut penalties = Vec::new();
     for p in &raw.penalty {
         dup_check(ctx, &mut seen, &p.name, "penalty");
         let blocks =
-            p.blocks.as_ref().map(|b| b.iter().filter_map(|a| ctx.action(&actions, a, "penalty blocks")).collect());
+            p.blocks.as_ref().map(|b| b.iter().filter_map(|a| ctx.action(actions, a, "penalty blocks")).collect());
         let kind = match p.kind.get_ref().as_str() {
             "overage" => {
                 let Some(bands) = &p.bands else {
@@ -116,146 +189,184 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
             blocks,
         });
     }
-    let penalty_ref = |ctx: &mut Ctx<'_>, name: &S<String>| -> Option<usize> {
-        let i = penalties.iter().position(|p| &*p.name == name.get_ref().as_str());
-        if i.is_none() {
-            let known: Vec<&str> = raw.penalty.iter().map(|p| p.name.get_ref().as_str()).collect();
-            ctx.err(
-                name.span(),
-                format!("unknown penalty `{}`", name.get_ref()),
-                Some(if known.is_empty() {
-                    "declare it in a [[penalty]] table".into()
-                } else {
-                    format!("declare it in a [[penalty]] table, or use one of: {}", known.join(", "))
-                }),
-            );
-        }
-        i
-    };
+    penalties
+}
 
-    // Limits.
+/// The index of the penalty `name` refers to, or an error naming the declared ones.
+fn penalty_ref(ctx: &mut Ctx<'_>, penalties: &[Penalty], raw: &RawPolicy, name: &S<String>) -> Option<usize> {
+    let i = penalties.iter().position(|p| &*p.name == name.get_ref().as_str());
+    if i.is_none() {
+        let known: Vec<&str> = raw.penalty.iter().map(|p| p.name.get_ref().as_str()).collect();
+        ctx.err(
+            name.span(),
+            format!("unknown penalty `{}`", name.get_ref()),
+            Some(if known.is_empty() {
+                "declare it in a [[penalty]] table".into()
+            } else {
+                format!("declare it in a [[penalty]] table, or use one of: {}", known.join(", "))
+            }),
+        );
+    }
+    i
+}
+
+/// What a limit may refer to: the sections compiled before the limits.
+struct Known<'a> {
+    tiers: &'a [String],
+    actions: &'a [Action],
+    gauges: &'a [Gauge],
+    penalties: &'a [Penalty],
+}
+
+/// Limits, in file order.
+fn limits(ctx: &mut Ctx<'_>, raw: &RawPolicy, known: &Known<'_>) -> Vec<Limit> {
     let mut seen = HashSet::new();
     let mut limits = Vec::new();
     for l in &raw.limit {
         dup_check(ctx, &mut seen, &l.name, "limit");
-        if l.actions.get_ref().is_empty() {
-            ctx.err(
-                l.actions.span(),
-                format!("limit `{}` counts no action", l.name.get_ref()),
-                Some("list the actions it counts, e.g. `actions = [\"invite\"]`".into()),
-            );
-        }
-        let acts: Vec<usize> = l
-            .actions
-            .get_ref()
-            .iter()
-            .filter_map(|a| ctx.action(&actions, a, &format!("limit `{}`", l.name.get_ref())))
-            .collect();
-        let window = compile_window(ctx, &l.window, &gauges, l.name.get_ref());
-        let condition = match &l.when {
-            Some(c) => Condition {
-                note: c.note,
-                channels: c.channels.as_ref().map(|ch| {
-                    if let Some(known) = &raw.channels {
-                        for x in ch.get_ref() {
-                            if !known.contains(x) {
-                                ctx.err(
-                                    ch.span(),
-                                    format!("unknown channel `{x}`"),
-                                    Some(format!("use one of: {}", known.join(", "))),
-                                );
-                            }
-                        }
-                    }
-                    ch.get_ref().clone()
-                }),
-            },
-            None => Condition::default(),
-        };
-        let base = ctx.amount(&l.amount, "amount").unwrap_or(0);
-        let mut tier_amounts = vec![None; tiers.len()];
-        if let Some(t) = &l.tiers {
-            for (name, v) in t.get_ref() {
-                match tiers.iter().position(|x| x == name) {
-                    Some(i) => tier_amounts[i] = ctx.amount(v, &format!("tiers.{name}")),
-                    None => ctx.err(
-                        v.span(),
-                        format!("unknown tier `{name}` in limit `{}`", l.name.get_ref()),
-                        Some(format!("use one of: {}", tiers.join(", "))),
-                    ),
-                }
-            }
-        }
-        let mut rep = [None; 3];
-        if let Some(r) = &l.reputation {
-            if raw.reputation.is_none() {
-                ctx.err(
-                    r.span(),
-                    "reputation amounts need a [reputation] section",
-                    Some("add [reputation] with at least `horizon`".into()),
-                );
-            }
-            for (name, v) in r.get_ref() {
-                match Level::from_name(name) {
-                    Some(level) => rep[level as usize] = ctx.amount(v, &format!("reputation.{name}")),
-                    None => ctx.err(
-                        v.span(),
-                        format!("unknown reputation level `{name}`"),
-                        Some("use poor, basic or good".into()),
-                    ),
-                }
-            }
-        }
-        let young = l.young_accounts.as_ref().and_then(|y| {
-            let y = y.get_ref();
-            let d = ctx.duration(&y.younger_than, "young_accounts.younger_than")?;
-            let a = ctx.amount(&y.amount, "young_accounts.amount")?;
-            Some((d, a))
-        });
-        let penalty = l.penalty.as_ref().and_then(|p| penalty_ref(ctx, p));
-        if let (Some(p), Some(Window::Cap { .. })) = (&l.penalty, &window) {
-            ctx.err(
-                p.span(),
-                "a cap limit cannot have a penalty: reaching a cap is not an overage",
-                Some("remove `penalty` from this limit".into()),
-            );
-        }
-        if let Some(Window::Rate { burst, .. }) = &window
-            && base != UNLIMITED
-            && base == 0
-        {
-            ctx.err(
-                l.amount.span(),
-                "a rate limit needs an amount of at least 1",
-                Some(format!("burst is {burst}; amount is the number of requests per period")),
-            );
-        }
-        let enforce_percent = match &l.enforce_percent {
-            None => 100,
-            Some(p) if (0..=100).contains(p.get_ref()) => *p.get_ref() as u8,
-            Some(p) => {
-                ctx.err(
-                    p.span(),
-                    format!("enforce_percent {} is not between 0 and 100", p.get_ref()),
-                    Some("write the share of members the limit denies: 0 counts only, 100 enforces for all".into()),
-                );
-                100
-            }
-        };
-        if let Some(window) = window {
-            limits.push(Limit {
-                name: Arc::from(l.name.get_ref().as_str()),
-                key: name_key(l.name.get_ref()),
-                actions: acts,
-                condition,
-                window,
-                amount: AmountRule { base, tiers: tier_amounts, reputation: rep, young },
-                penalty,
-                enforce_percent,
-            });
+        if let Some(limit) = limit(ctx, raw, l, known) {
+            limits.push(limit);
         }
     }
+    limits
+}
 
+/// One limit: its actions, window, condition, amounts, penalty and enforced share.
+fn limit(ctx: &mut Ctx<'_>, raw: &RawPolicy, l: &RawLimit, known: &Known<'_>) -> Option<Limit> {
+    if l.actions.get_ref().is_empty() {
+        ctx.err(
+            l.actions.span(),
+            format!("limit `{}` counts no action", l.name.get_ref()),
+            Some("list the actions it counts, e.g. `actions = [\"invite\"]`".into()),
+        );
+    }
+    let acts: Vec<usize> = l
+        .actions
+        .get_ref()
+        .iter()
+        .filter_map(|a| ctx.action(known.actions, a, &format!("limit `{}`", l.name.get_ref())))
+        .collect();
+    let window = compile_window(ctx, &l.window, known.gauges, l.name.get_ref());
+    let condition = condition(ctx, raw, l);
+    let amount = amount_rule(ctx, raw, l, known.tiers);
+    let penalty = l.penalty.as_ref().and_then(|p| penalty_ref(ctx, known.penalties, raw, p));
+    if let (Some(p), Some(Window::Cap { .. })) = (&l.penalty, &window) {
+        ctx.err(
+            p.span(),
+            "a cap limit cannot have a penalty: reaching a cap is not an overage",
+            Some("remove `penalty` from this limit".into()),
+        );
+    }
+    if let Some(Window::Rate { burst, .. }) = &window
+        && amount.base != UNLIMITED
+        && amount.base == 0
+    {
+        ctx.err(
+            l.amount.span(),
+            "a rate limit needs an amount of at least 1",
+            Some(format!("burst is {burst}; amount is the number of requests per period")),
+        );
+    }
+    let enforce_percent = enforce_percent(ctx, l);
+    Some(Limit {
+        name: Arc::from(l.name.get_ref().as_str()),
+        key: name_key(l.name.get_ref()),
+        actions: acts,
+        condition,
+        window: window?,
+        amount,
+        penalty,
+        enforce_percent,
+    })
+}
+
+/// When a limit applies: requests with a note, from some channels.
+fn condition(ctx: &mut Ctx<'_>, raw: &RawPolicy, l: &RawLimit) -> Condition {
+    match &l.when {
+        Some(c) => Condition {
+            note: c.note,
+            channels: c.channels.as_ref().map(|ch| {
+                if let Some(known) = &raw.channels {
+                    for x in ch.get_ref() {
+                        if !known.contains(x) {
+                            ctx.err(
+                                ch.span(),
+                                format!("unknown channel `{x}`"),
+                                Some(format!("use one of: {}", known.join(", "))),
+                            );
+                        }
+                    }
+                }
+                ch.get_ref().clone()
+            }),
+        },
+        None => Condition::default(),
+    }
+}
+
+/// A limit's amounts: the base, per tier, per reputation level, for young accounts.
+fn amount_rule(ctx: &mut Ctx<'_>, raw: &RawPolicy, l: &RawLimit, tiers: &[String]) -> AmountRule {
+    let base = ctx.amount(&l.amount, "amount").unwrap_or(0);
+    let mut tier_amounts = vec![None; tiers.len()];
+    if let Some(t) = &l.tiers {
+        for (name, v) in t.get_ref() {
+            match tiers.iter().position(|x| x == name) {
+                Some(i) => tier_amounts[i] = ctx.amount(v, &format!("tiers.{name}")),
+                None => ctx.err(
+                    v.span(),
+                    format!("unknown tier `{name}` in limit `{}`", l.name.get_ref()),
+                    Some(format!("use one of: {}", tiers.join(", "))),
+                ),
+            }
+        }
+    }
+    let mut rep = [None; 3];
+    if let Some(r) = &l.reputation {
+        if raw.reputation.is_none() {
+            ctx.err(
+                r.span(),
+                "reputation amounts need a [reputation] section",
+                Some("add [reputation] with at least `horizon`".into()),
+            );
+        }
+        for (name, v) in r.get_ref() {
+            match Level::from_name(name) {
+                Some(level) => rep[level as usize] = ctx.amount(v, &format!("reputation.{name}")),
+                None => ctx.err(
+                    v.span(),
+                    format!("unknown reputation level `{name}`"),
+                    Some("use poor, basic or good".into()),
+                ),
+            }
+        }
+    }
+    let young = l.young_accounts.as_ref().and_then(|y| {
+        let y = y.get_ref();
+        let d = ctx.duration(&y.younger_than, "young_accounts.younger_than")?;
+        let a = ctx.amount(&y.amount, "young_accounts.amount")?;
+        Some((d, a))
+    });
+    AmountRule { base, tiers: tier_amounts, reputation: rep, young }
+}
+
+/// The share of members a limit denies (`enforce_percent`, 100 when absent).
+fn enforce_percent(ctx: &mut Ctx<'_>, l: &RawLimit) -> u8 {
+    match &l.enforce_percent {
+        None => 100,
+        Some(p) if (0..=100).contains(p.get_ref()) => *p.get_ref() as u8,
+        Some(p) => {
+            ctx.err(
+                p.span(),
+                format!("enforce_percent {} is not between 0 and 100", p.get_ref()),
+                Some("write the share of members the limit denies: 0 counts only, 100 enforces for all".into()),
+            );
+            100
+        }
+    }
+}
+
+/// The escalation ladder, and whether an escalation penalty has one.
+fn escalation(ctx: &mut Ctx<'_>, raw: &RawPolicy, penalties: &[Penalty]) -> Escalation {
     let escalation = match &raw.escalation {
         Some(e) => {
             let ladder: Vec<Ms> =
@@ -292,9 +403,14 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
         );
     }
 
+    escalation
+}
+
+/// Pair cooldowns: after an event, the same target waits.
+fn cooldowns(ctx: &mut Ctx<'_>, raw: &RawPolicy, actions: &[Action]) -> Vec<Cooldown> {
     let mut cooldowns = Vec::new();
     for c in &raw.cooldown {
-        let a = ctx.action(&actions, &c.action, "cooldown");
+        let a = ctx.action(actions, &c.action, "cooldown");
         let e = ctx.event(&c.after);
         let p = ctx.duration(&c.period, "cooldown period");
         if let (Some(action), Some(after), Some(period)) = (a, e, p) {
@@ -302,10 +418,15 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
         }
     }
 
+    cooldowns
+}
+
+/// Content rules: a link in an invitation's note imposes a penalty.
+fn content_rules(ctx: &mut Ctx<'_>, raw: &RawPolicy, actions: &[Action], penalties: &[Penalty]) -> Vec<ContentRule> {
     let mut content_rules = Vec::new();
     for c in &raw.content_rule {
-        let a = ctx.action(&actions, &c.action, "content_rule");
-        let p = penalty_ref(ctx, &c.penalty);
+        let a = ctx.action(actions, &c.action, "content_rule");
+        let p = penalty_ref(ctx, penalties, raw, &c.penalty);
         if !*c.link_in_note.get_ref() {
             ctx.err(
                 c.link_in_note.span(),
@@ -318,9 +439,15 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
         }
     }
 
-    let reputation = raw.reputation.as_ref().map(|r| {
-        let horizon = ctx.duration(&r.horizon, "reputation horizon").unwrap_or(90 * 86_400_000);
-        let bucket = r.bucket.as_ref().and_then(|b| ctx.duration(b, "reputation bucket")).unwrap_or(7 * 86_400_000);
+    content_rules
+}
+
+/// Reputation: how recipients' answers over a horizon set a member's level.
+fn reputation(ctx: &mut Ctx<'_>, raw: &RawPolicy, actions: &[Action], penalties: &[Penalty]) -> Option<Reputation> {
+    raw.reputation.as_ref().map(|r| {
+        let horizon = ctx.duration(&r.horizon, "reputation horizon").unwrap_or(DEFAULT_REPUTATION_HORIZON);
+        let bucket =
+            r.bucket.as_ref().and_then(|b| ctx.duration(b, "reputation bucket")).unwrap_or(DEFAULT_REPUTATION_BUCKET);
         if let Some(b) = &r.bucket
             && (bucket > horizon || horizon / bucket > 64)
         {
@@ -338,8 +465,8 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
             Some(x) => *x.get_ref(),
             None => default,
         };
-        let good_acceptance = frac(ctx, &r.good_acceptance, 0.5, "good_acceptance");
-        let poor_acceptance = frac(ctx, &r.poor_acceptance, 0.15, "poor_acceptance");
+        let good_acceptance = frac(ctx, &r.good_acceptance, DEFAULT_GOOD_ACCEPTANCE, "good_acceptance");
+        let poor_acceptance = frac(ctx, &r.poor_acceptance, DEFAULT_POOR_ACCEPTANCE, "poor_acceptance");
         if poor_acceptance >= good_acceptance
             && let Some(x) = &r.poor_acceptance
         {
@@ -350,7 +477,7 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
                 if *n.get_ref() < 1 {
                     ctx.err(n.span(), "verify_reports must be at least 1", None);
                 }
-                penalty_ref(ctx, p).map(|pi| (*n.get_ref() as u32, pi))
+                penalty_ref(ctx, penalties, raw, p).map(|pi| (*n.get_ref() as u32, pi))
             }
             (Some(n), None) => {
                 ctx.err(n.span(), "verify_reports needs verify_penalty", Some("name a verification penalty".into()));
@@ -363,20 +490,23 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
             (None, None) => None,
         };
         Reputation {
-            action: r.action.as_ref().and_then(|a| ctx.action(&actions, a, "reputation")),
+            action: r.action.as_ref().and_then(|a| ctx.action(actions, a, "reputation")),
             horizon,
             bucket,
-            min_resolved: r.min_resolved.unwrap_or(20),
+            min_resolved: r.min_resolved.unwrap_or(DEFAULT_MIN_RESOLVED),
             good_acceptance,
             poor_acceptance,
             poor_reports: r.poor_reports.unwrap_or(u32::MAX),
             verify_reports,
         }
-    });
+    })
+}
 
+/// What each member's state keeps: request ids (window, count) and ended restrictions.
+fn retention(ctx: &mut Ctx<'_>, raw: &RawPolicy) -> (Ms, usize, usize) {
     let (idempotency_window, idempotency_max) = match &raw.idempotency {
         Some(i) => {
-            let w = ctx.duration(&i.window, "idempotency window").unwrap_or(86_400_000);
+            let w = ctx.duration(&i.window, "idempotency window").unwrap_or(DEFAULT_IDEMPOTENCY_WINDOW);
             if !(1..=1024).contains(i.max.get_ref()) {
                 ctx.err(
                     i.max.span(),
@@ -386,18 +516,22 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
             }
             (w, (*i.max.get_ref()).clamp(1, 1024) as usize)
         }
-        None => (86_400_000, 32),
+        None => (DEFAULT_IDEMPOTENCY_WINDOW, DEFAULT_IDEMPOTENCY_MAX),
     };
     let history_max = match &raw.restriction_history {
         Some(h) if !(0..=256).contains(h.get_ref()) => {
             ctx.err(h.span(), "restriction_history must be between 0 and 256", None);
-            8
+            DEFAULT_HISTORY_MAX
         }
         Some(h) => *h.get_ref() as usize,
-        None => 8,
+        None => DEFAULT_HISTORY_MAX,
     };
 
-    // Stored keys are 32-bit hashes of names: two names must not share one.
+    (idempotency_window, idempotency_max, history_max)
+}
+
+/// Stored keys are 32-bit hashes of names: two names must not share one.
+fn check_keys(ctx: &mut Ctx<'_>, actions: &[Action], limits: &[Limit], penalties: &[Penalty], gauges: &[Gauge]) {
     let mut keys = std::collections::HashMap::new();
     for (name, key) in actions
         .iter()
@@ -415,35 +549,6 @@ pub(super) fn compile(ctx: &mut Ctx<'_>, raw: RawPolicy, src: &str) -> Policy {
                 Some("rename one of them".into()),
             );
         }
-    }
-
-    let mut limits_by_action = vec![Vec::new(); actions.len()];
-    for (i, l) in limits.iter().enumerate() {
-        for &a in &l.actions {
-            limits_by_action[a].push(i);
-        }
-    }
-
-    Policy {
-        name: raw.name,
-        description: raw.description,
-        source: src.to_string(),
-        tiers,
-        default_tier,
-        actions,
-        channels: raw.channels,
-        limits,
-        limits_by_action,
-        gauges,
-        penalties,
-        escalation,
-        cooldowns,
-        content_rules,
-        reputation,
-        warning_threshold,
-        idempotency_window,
-        idempotency_max,
-        history_max,
     }
 }
 
