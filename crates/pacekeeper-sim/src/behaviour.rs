@@ -37,7 +37,7 @@ fn volume(rng: &mut fastrand::Rng, p: &Population) -> u32 {
 }
 
 /// The working spans of the week starting at `start`, in milliseconds.
-fn spans(hours: &WorkingHours, start: i64) -> Vec<(i64, i64)> {
+pub(crate) fn spans(hours: &WorkingHours, start: i64) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
     let mut t = start;
     while t < start + WEEK {
@@ -70,13 +70,15 @@ fn instant_in(rng: &mut fastrand::Rng, spans: &[(i64, i64)]) -> Option<i64> {
 
 /// A member's week starts: it draws its volume and schedules its first attempts.
 pub(crate) fn plan_week(w: &mut World, m: usize, at: i64) {
-    let pop = &w.pops[w.members[m].pop];
+    let p = w.members[m].pop;
+    let pop = &w.pops[p];
     let member = &mut w.members[m];
     let v = volume(&mut member.rng, pop);
-    let spans = spans(&pop.hours, at);
+    // A population's working spans of the week, worked out once for all its members.
+    let spans = &w.spans[p][((at - w.start) / WEEK) as usize];
     match pop.client {
         Client::Manual => {
-            let times = manual_times(&mut member.rng, pop, &spans, v);
+            let times = manual_times(&mut member.rng, pop, spans, v);
             for t in times {
                 w.push(t, Task::Try { m, retries: 0, first: t });
             }
@@ -93,7 +95,7 @@ pub(crate) fn plan_week(w: &mut World, m: usize, at: i64) {
                 Client::Pacer | Client::LowAndSlow => next_slot(&member.lane, &pop.hours, at, &mut member.rng),
                 // A blaster starts the moment it can.
                 Client::Blaster => spans.first().map(|s| s.0),
-                _ => instant_in(&mut member.rng, &spans),
+                _ => instant_in(&mut member.rng, spans),
             };
             match first {
                 Some(t) => w.push(t, Task::Try { m, retries: 0, first: t }),

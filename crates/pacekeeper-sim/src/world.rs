@@ -95,6 +95,8 @@ pub(crate) struct World<'a> {
     end: i64,
     weekly_limit: Option<String>,
     seed: u64,
+    /// Each population's working spans, week by week.
+    pub spans: Vec<Vec<Vec<(i64, i64)>>>,
 }
 
 /// Spreads the bits of `x` (splitmix64's finaliser): seeds for related streams.
@@ -163,6 +165,11 @@ impl<'a> World<'a> {
             end: start + weeks as i64 * WEEK,
             weekly_limit,
             seed: sc.seed,
+            spans: sc
+                .populations
+                .iter()
+                .map(|p| (0..weeks as i64).map(|k| behaviour::spans(&p.hours, start + k * WEEK)).collect())
+                .collect(),
         };
         for week in 0..weeks as i64 {
             for m in 0..w.members.len() {

@@ -222,9 +222,8 @@ fn plots(r: &Report) -> Vec<(&'static str, String)> {
         .filter(|p| p.role == Role::Honest)
         .map(|p| Series { name: p.name.clone(), values: cdf(&p.per_member_week) })
         .collect();
-    let amounts: Vec<f64> =
+    let mut marks: Vec<f64> =
         base.populations.iter().flat_map(|p| p.weekly_amount_median.iter().map(|v| *v as f64)).collect();
-    let mut marks: Vec<f64> = amounts.clone();
     marks.sort_by(f64::total_cmp);
     marks.dedup();
     let marks: Vec<(f64, String)> = marks.iter().take(4).map(|v| (*v, format!("amount {v}"))).collect();
