@@ -47,6 +47,14 @@ pub struct DecideRequest {
     /// The instant of the request (replay and back-testing only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<Timestamp>,
+    /// The organisation the member acts for; otherwise the member record's. Limits with
+    /// `scope = "organisation"` count per organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// The proof the member gave for a challenge (`recipient_email`, `captcha`), checked by
+    /// the platform before it asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge_passed: Option<String>,
 }
 
 /// A `/v1/events` body.
@@ -87,6 +95,8 @@ pub enum Reason {
     /// Allowed unchecked: the store could not be reached and the server is configured to
     /// fail open. Never produced by the engine itself.
     StoreUnavailable,
+    /// A challenge is in force: the request must carry its proof (`challenge` names it).
+    ChallengeRequired,
 }
 
 impl Reason {
@@ -100,7 +110,26 @@ impl Reason {
             Reason::CapReached => "cap_reached",
             Reason::VerificationRequired => "verification_required",
             Reason::StoreUnavailable => "store_unavailable",
+            Reason::ChallengeRequired => "challenge_required",
         }
+    }
+}
+
+/// Whom a limit counts: each member, or each organisation (all its members together).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Each member on their own.
+    #[default]
+    Member,
+    /// The organisation the member acts for, shared by all its members.
+    Organisation,
+}
+
+impl Scope {
+    /// True for [`Scope::Member`] (the default, left out of answers).
+    pub fn is_member(&self) -> bool {
+        *self == Scope::Member
     }
 }
 
@@ -109,6 +138,9 @@ impl Reason {
 pub struct LimitStatus {
     /// The limit's name.
     pub name: Arc<str>,
+    /// Whom it counts: absent for the member, `organisation` for an organisation's limit.
+    #[serde(default, skip_serializing_if = "Scope::is_member")]
+    pub scope: Scope,
     /// Its window kind (`anchored`, `calendar`, `sliding`, `rate`, `cap`, `credits`).
     pub kind: Cow<'static, str>,
     /// The amount in force for this member now.
@@ -199,6 +231,10 @@ pub struct Decision {
     /// The restriction in force (or just imposed), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restriction: Option<RestrictionView>,
+    /// With `challenge_required`: the proof the request must carry (`recipient_email`,
+    /// `captcha`), as `challenge_passed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<Cow<'static, str>>,
     /// Limits nearing their end.
     pub warnings: Vec<Warning>,
     /// Set when this answer repeats an earlier decision for the same `request_id`.
@@ -222,6 +258,7 @@ impl Decision {
             retry_at: None,
             limits: Vec::new(),
             restriction: None,
+            challenge: None,
             warnings: Vec::new(),
             duplicate: false,
             dry_run: false,
@@ -233,7 +270,9 @@ impl Decision {
     pub fn denial(&self) -> Option<DenialKind> {
         match self.reason {
             Reason::Ok | Reason::StoreUnavailable => None,
-            Reason::CapReached | Reason::VerificationRequired => Some(DenialKind::TimeDoesNot),
+            Reason::CapReached | Reason::VerificationRequired | Reason::ChallengeRequired => {
+                Some(DenialKind::TimeDoesNot)
+            }
             _ if self.retry_after.is_none() => Some(DenialKind::TimeDoesNot),
             _ => Some(DenialKind::TimeCures),
         }
@@ -328,6 +367,9 @@ pub struct EventAck {
 pub struct MemberView {
     /// The tier in force.
     pub tier: String,
+    /// The organisation on the member record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
     /// Every limit of the policy for this member.
     pub limits: Vec<LimitStatus>,
     /// Reputation over the policy's horizon.
@@ -343,6 +385,17 @@ pub struct MemberView {
     /// Targets under a pair cooldown.
     pub cooldowns: usize,
     /// Per-member amount overrides.
+    pub overrides: Vec<OverrideView>,
+}
+
+/// An organisation's usage: what `GET /v1/organisations/{id}` answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrganisationView {
+    /// The tier in force for its limits.
+    pub tier: String,
+    /// Every limit of the policy that counts per organisation.
+    pub limits: Vec<LimitStatus>,
+    /// Per-organisation amount overrides.
     pub overrides: Vec<OverrideView>,
 }
 
@@ -501,6 +554,8 @@ pub enum RestrictionKind {
     Escalation,
     /// Lifted only by identity verification.
     Verification,
+    /// For a period, each request needs a proof (`challenge_passed`).
+    Challenge,
 }
 
 /// How a restriction ended.
@@ -556,4 +611,7 @@ pub struct MemberUpdate {
     /// Amounts by limit name that replace the policy's for this member; `null` removes one.
     #[serde(default)]
     pub overrides: Option<BTreeMap<String, Option<AmountValue>>>,
+    /// The organisation the member acts for (`""` clears it).
+    #[serde(default)]
+    pub organisation: Option<String>,
 }

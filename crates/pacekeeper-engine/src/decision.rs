@@ -2,9 +2,9 @@
 //! the wire types of `pacekeeper-api`, re-exported here.
 
 pub use pacekeeper_api::{
-    DecideRequest, Decision, DenialKind, Event, EventAck, GaugeView, LimitStatus, MemberView, OverrideView,
-    PastRestrictionView, Reason, ReputationView, RestrictionView, Warning, field_at_fault, most_constrained,
-    optional_whole_number, whole_number,
+    DecideRequest, Decision, DenialKind, Event, EventAck, GaugeView, LimitStatus, MemberView, OrganisationView,
+    OverrideView, PastRestrictionView, Reason, ReputationView, RestrictionView, Warning, field_at_fault,
+    most_constrained, optional_whole_number, whole_number,
 };
 
 /// A request the engine cannot evaluate. Nothing was changed.

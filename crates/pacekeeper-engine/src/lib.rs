@@ -39,10 +39,12 @@ mod together;
 
 pub use admin::{AmountValue, MemberUpdate, Unlimited, grant_credits, lift, update_member, verify};
 pub use decision::*;
-pub use engine::{apply_event, contains_link, decide, member_view, validate_event};
-pub use policy::{EventKind, Level, Policy, RestrictionKind, UNLIMITED};
+pub use engine::{
+    apply_event, contains_link, decide, decide_with_organisation, member_view, organisation_view, validate_event,
+};
+pub use policy::{EventKind, Level, Policy, RestrictionKind, Scope, UNLIMITED};
 pub use policy_file::{Diagnostic, PolicyError};
 pub use presets::{LoadError, PRESETS};
-pub use state::{Ending, MemberState, STATE_VERSION, StateError, UNTIL_VERIFIED};
+pub use state::{Ending, MemberState, STATE_VERSION, STATE_VERSION_EXTRAS, StateError, UNTIL_VERIFIED};
 pub use summary::{LimitSummary, PenaltySummary, PolicySummary, duration_words, policy_summary};
 pub use together::{BatchError, decide_together};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 
-pub use pacekeeper_api::{EventKind, Level, RestrictionKind, UNLIMITED};
+pub use pacekeeper_api::{EventKind, Level, RestrictionKind, Scope, UNLIMITED};
 
 use crate::time::{Ms, key32};
 
@@ -64,6 +64,8 @@ pub(crate) struct Limit {
     pub window: Window,
     pub amount: AmountRule,
     pub penalty: Option<usize>,
+    /// Whom it counts: each member, or each organisation.
+    pub scope: Scope,
     /// The share of members (0 to 100, chosen by a hash of their id) the limit denies; the
     /// others are counted but let through.
     pub enforce_percent: u8,
@@ -232,9 +234,37 @@ pub(crate) struct Penalty {
 
 #[derive(Debug, Clone)]
 pub(crate) enum PenaltyKind {
-    Overage { bands: Vec<Band> },
+    Overage {
+        bands: Vec<Band>,
+    },
     Escalation,
     Verification,
+    /// For `period`, each request of the blocked actions needs `proof`.
+    Challenge {
+        proof: Proof,
+        period: Ms,
+    },
+}
+
+/// What a challenge asks a member to prove on each request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Proof {
+    /// That they know the recipient: they enter the recipient's e-mail address (seed 001).
+    RecipientEmail,
+    /// That they are a person (seed 001).
+    Captcha,
+}
+
+impl Proof {
+    pub(crate) const ALL: [Proof; 2] = [Proof::RecipientEmail, Proof::Captcha];
+
+    /// The name requests carry in `challenge_passed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Proof::RecipientEmail => "recipient_email",
+            Proof::Captcha => "captcha",
+        }
+    }
 }
 
 impl PenaltyKind {
@@ -243,6 +273,7 @@ impl PenaltyKind {
             PenaltyKind::Overage { .. } => RestrictionKind::Overage,
             PenaltyKind::Escalation => RestrictionKind::Escalation,
             PenaltyKind::Verification => RestrictionKind::Verification,
+            PenaltyKind::Challenge { .. } => RestrictionKind::Challenge,
         }
     }
 }
@@ -282,7 +313,9 @@ pub(crate) struct Reputation {
     pub good_acceptance: f64,
     pub poor_acceptance: f64,
     pub poor_reports: u32,
-    pub verify_reports: Option<(u32, usize)>,
+    /// Penalties imposed once reports over the horizon reach a count (verification,
+    /// challenges), in the policy's order.
+    pub report_penalties: Vec<(u32, usize)>,
 }
 
 impl Policy {
@@ -312,6 +345,13 @@ impl Policy {
     /// The limit names, in the policy's order.
     pub fn limit_names(&self) -> impl Iterator<Item = &str> {
         self.limits.iter().map(|l| &*l.name)
+    }
+
+    /// Whether `action` has a limit that counts per organisation: only then does a decision
+    /// need the member's organisation.
+    pub fn counts_organisations(&self, action: &str) -> bool {
+        self.action_index(action)
+            .is_some_and(|a| self.limits_by_action[a].iter().any(|&li| self.limits[li].scope == Scope::Organisation))
     }
 
     pub(crate) fn limit_by_key(&self, key: u32) -> Option<&Limit> {

@@ -13,8 +13,12 @@ use crate::decision::Reason;
 use crate::policy::{Policy, RestrictionKind, Window};
 use crate::time::Ms;
 
-/// The encoding version written as the first byte.
+/// The encoding version written as the first byte of a state with nothing in [`Extras`].
 pub const STATE_VERSION: u8 = 1;
+
+/// The version of a state followed by its [`Extras`]. A state without extras is still written
+/// as version 1, which every earlier build reads.
+pub const STATE_VERSION_EXTRAS: u8 = 2;
 
 /// One member's state. `Default` is a member never seen.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -35,7 +39,35 @@ pub struct MemberState {
     pub(crate) recent: Vec<Recent>,
     /// Purchased or granted credits by limit key; they do not expire with the period.
     pub(crate) bonus: Vec<(u32, u64)>,
+    /// The organisation the member acts for (member record; a request's wins). Encoded in
+    /// the extras.
+    #[serde(skip)]
+    pub organisation: Option<String>,
+    /// An organisation's reservations held for decisions in flight (see [`Ticket`]). Encoded
+    /// in the extras.
+    #[serde(skip)]
+    pub(crate) tickets: Vec<Ticket>,
 }
+
+/// What version 2 adds after the version 1 state: fields added since, in order.
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Extras {
+    organisation: Option<String>,
+    tickets: Vec<Ticket>,
+}
+
+/// An organisation's charge made for one decision whose member part is not yet written (the
+/// reserve-then-commit protocol of stores that cannot update two subjects at once). A rerun
+/// of the same decision finds its ticket and does not charge again; a denial releases it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Ticket {
+    pub id: u64,
+    pub at: Ms,
+}
+
+/// How long a ticket is kept after its decision: far beyond any store's bound on one update,
+/// so no decision in flight loses its ticket.
+pub(crate) const TICKET_LIFE: Ms = 60_000;
 
 /// Usage of one limit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,11 +128,45 @@ pub(crate) struct Offences {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RepBucket {
     pub index: i64,
-    /// sent, accepted, ignored, declined, unknown, spam, withdrawn.
-    pub c: [u32; 7],
+    pub c: Outcomes,
 }
 
-pub(crate) const REP_SENT: usize = 0;
+/// Invitations sent and what became of them. Encoded as seven numbers in this order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Outcomes {
+    pub sent: u32,
+    pub accepted: u32,
+    pub ignored: u32,
+    pub declined: u32,
+    pub reported_unknown: u32,
+    pub reported_spam: u32,
+    pub withdrawn: u32,
+}
+
+impl Outcomes {
+    /// Recipients who said they do not know the member, or that it is spam.
+    pub fn reports(&self) -> u32 {
+        self.reported_unknown.saturating_add(self.reported_spam)
+    }
+
+    /// Invitations with an outcome.
+    pub fn resolved(&self) -> u32 {
+        [self.accepted, self.ignored, self.declined, self.reported_unknown, self.reported_spam]
+            .into_iter()
+            .fold(0u32, u32::saturating_add)
+    }
+
+    /// Adds `other`, count by count.
+    pub fn add(&mut self, o: &Outcomes) {
+        self.sent = self.sent.saturating_add(o.sent);
+        self.accepted = self.accepted.saturating_add(o.accepted);
+        self.ignored = self.ignored.saturating_add(o.ignored);
+        self.declined = self.declined.saturating_add(o.declined);
+        self.reported_unknown = self.reported_unknown.saturating_add(o.reported_unknown);
+        self.reported_spam = self.reported_spam.saturating_add(o.reported_spam);
+        self.withdrawn = self.withdrawn.saturating_add(o.withdrawn);
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PairCooldown {
@@ -130,7 +196,7 @@ pub enum StateError {
     #[error("member state is empty")]
     Empty,
     /// Written by a newer version.
-    #[error("member state has version {0}; this build reads version {STATE_VERSION}")]
+    #[error("member state has version {0}; this build reads versions {STATE_VERSION} and {STATE_VERSION_EXTRAS}")]
     Version(u8),
     /// Corrupt bytes.
     #[error("member state is corrupt: {0}")]
@@ -138,12 +204,18 @@ pub enum StateError {
 }
 
 impl MemberState {
-    /// Encodes the state: a version byte, then postcard.
+    /// Encodes the state: a version byte, then postcard; version 2 adds the extras.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(128);
-        out.push(STATE_VERSION);
+        let plain = self.organisation.is_none() && self.tickets.is_empty();
+        out.push(if plain { STATE_VERSION } else { STATE_VERSION_EXTRAS });
         // Serializing plain data into a Vec cannot fail.
-        postcard::to_extend(self, out).expect("member state serializes")
+        let out = postcard::to_extend(self, out).expect("member state serializes");
+        if plain {
+            return out;
+        }
+        let extras = Extras { organisation: self.organisation.clone(), tickets: self.tickets.clone() };
+        postcard::to_extend(&extras, out).expect("member state serializes")
     }
 
     /// Decodes what [`MemberState::encode`] wrote.
@@ -151,6 +223,13 @@ impl MemberState {
         match bytes.split_first() {
             None => Err(StateError::Empty),
             Some((&STATE_VERSION, rest)) => Ok(postcard::from_bytes(rest)?),
+            Some((&STATE_VERSION_EXTRAS, rest)) => {
+                let (mut st, rest): (MemberState, _) = postcard::take_from_bytes(rest)?;
+                let extras: Extras = postcard::from_bytes(rest)?;
+                st.organisation = extras.organisation;
+                st.tickets = extras.tickets;
+                Ok(st)
+            }
             Some((&v, _)) => Err(StateError::Version(v)),
         }
     }
@@ -173,6 +252,7 @@ impl MemberState {
     /// open-ended restriction, history). Stores use it as a time-to-live.
     pub fn expires_at(&self, policy: &Policy) -> Option<Ms> {
         if self.tier.is_some()
+            || self.organisation.is_some()
             || self.created_at.is_some()
             || !self.overrides.is_empty()
             || !self.gauges.is_empty()
@@ -204,6 +284,9 @@ impl MemberState {
         for r in &self.recent {
             t = t.max(r.at + policy.idempotency_window);
         }
+        for k in &self.tickets {
+            t = t.max(k.at + TICKET_LIFE);
+        }
         if let Some(rep) = &policy.reputation {
             for b in &self.reputation {
                 t = t.max((b.index + 1) * rep.bucket + rep.horizon);
@@ -233,6 +316,7 @@ impl MemberState {
         self.cooldowns.retain(|c| c.until > now);
         let idem = policy.idempotency_window;
         self.recent.retain(|r| r.at + idem > now);
+        self.tickets.retain(|k| k.at + TICKET_LIFE > now);
         if let Some(rep) = &policy.reputation {
             let oldest = (now - rep.horizon).div_euclid(rep.bucket);
             self.reputation.retain(|b| b.index >= oldest);

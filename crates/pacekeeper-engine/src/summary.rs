@@ -25,6 +25,8 @@ pub struct LimitSummary {
     pub penalty: Option<String>,
     /// The share of members it denies (100: all).
     pub enforce_percent: u8,
+    /// Whom it counts: each member, or each organisation.
+    pub scope: crate::policy::Scope,
 }
 
 /// One penalty.
@@ -32,7 +34,7 @@ pub struct LimitSummary {
 pub struct PenaltySummary {
     /// Its name.
     pub name: String,
-    /// overage, escalation or verification.
+    /// overage, escalation, verification or challenge.
     pub kind: String,
     /// What it blocks (empty: the actions of the limit that triggered it).
     pub blocks: Vec<String>,
@@ -112,6 +114,7 @@ pub fn policy_summary(policy: &Policy) -> PolicySummary {
                 .collect(),
             penalty: l.penalty.map(|p| policy.penalties[p].name.to_string()),
             enforce_percent: l.enforce_percent,
+            scope: l.scope,
         })
         .collect();
     let penalties = policy
@@ -131,6 +134,9 @@ pub fn policy_summary(policy: &Policy) -> PolicySummary {
                     .collect(),
                 PenaltyKind::Escalation => vec!["the escalation ladder".into()],
                 PenaltyKind::Verification => vec!["until identity verification".into()],
+                PenaltyKind::Challenge { proof, period } => {
+                    vec![format!("{} on each request for {}", proof.name(), duration_words(*period))]
+                }
             },
         })
         .collect();

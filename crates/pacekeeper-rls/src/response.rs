@@ -64,7 +64,7 @@ fn descriptor_status(d: &Decision, shadow: bool) -> DescriptorStatus {
     let code = if d.allowed || shadow { Code::Ok } else { Code::OverLimit };
     let binding = d.tightest();
     let (current_limit, remaining, reset) = match (d.reason, d.denial()) {
-        (Reason::Restricted | Reason::Cooldown | Reason::VerificationRequired, denial) => {
+        (Reason::Restricted | Reason::Cooldown | Reason::VerificationRequired | Reason::ChallengeRequired, denial) => {
             let name = match &d.restriction {
                 Some(r) => format!("restriction:{}", r.penalty),
                 None => "cooldown".to_string(),

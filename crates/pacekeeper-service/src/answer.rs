@@ -194,6 +194,10 @@ fn write_body(d: &Decision, out: &mut Vec<u8>) -> serde_json::Result<()> {
         out.extend_from_slice(b",\"restriction\":");
         json(out, r)?;
     }
+    if let Some(c) = &d.challenge {
+        out.extend_from_slice(b",\"challenge\":");
+        json(out, &**c)?;
+    }
     out.extend_from_slice(b",\"warnings\":");
     json(out, &d.warnings)?;
     if d.duplicate {
@@ -209,6 +213,10 @@ fn write_body(d: &Decision, out: &mut Vec<u8>) -> serde_json::Result<()> {
 fn write_limit(l: &LimitStatus, out: &mut Vec<u8>) -> serde_json::Result<()> {
     out.extend_from_slice(b"{\"name\":");
     json(out, &*l.name)?;
+    if !l.scope.is_member() {
+        out.extend_from_slice(b",\"scope\":");
+        json(out, &l.scope)?;
+    }
     out.extend_from_slice(b",\"kind\":");
     json(out, &*l.kind)?;
     out.extend_from_slice(b",\"amount\":");
@@ -238,7 +246,9 @@ mod tests {
     use std::sync::Arc;
 
     use jiff::Timestamp;
-    use pacekeeper_engine::{Decision, DenialKind, LimitStatus, Reason, RestrictionKind, RestrictionView, Warning};
+    use pacekeeper_engine::{
+        Decision, DenialKind, LimitStatus, Reason, RestrictionKind, RestrictionView, Scope, Warning,
+    };
     use proptest::prelude::*;
 
     use super::*;
@@ -280,17 +290,20 @@ mod tests {
             any::<u64>(),
             proptest::option::of(timestamp()),
             proptest::option::of(any::<u64>()),
-            proptest::option::of(any::<u64>()),
+            (proptest::option::of(any::<u64>()), any::<bool>()),
         )
-            .prop_map(|(name, kind, amount, used, remaining, resets_at, reset_after, window)| LimitStatus {
-                name: Arc::from(name),
-                kind: kind.into(),
-                amount,
-                used,
-                remaining,
-                resets_at,
-                reset_after,
-                window,
+            .prop_map(|(name, kind, amount, used, remaining, resets_at, reset_after, (window, org))| {
+                LimitStatus {
+                    name: Arc::from(name),
+                    scope: if org { Scope::Organisation } else { Scope::Member },
+                    kind: kind.into(),
+                    amount,
+                    used,
+                    remaining,
+                    resets_at,
+                    reset_after,
+                    window,
+                }
             })
     }
 
@@ -299,7 +312,8 @@ mod tests {
             prop_oneof![
                 Just(RestrictionKind::Overage),
                 Just(RestrictionKind::Escalation),
-                Just(RestrictionKind::Verification)
+                Just(RestrictionKind::Verification),
+                Just(RestrictionKind::Challenge)
             ],
             text(),
             text(),
@@ -337,12 +351,13 @@ mod tests {
             Just(Reason::CapReached),
             Just(Reason::VerificationRequired),
             Just(Reason::StoreUnavailable),
+            Just(Reason::ChallengeRequired),
         ];
         (
             (any::<bool>(), reason, text(), proptest::option::of(text())),
             (proptest::option::of(any::<u64>()), proptest::option::of(timestamp())),
             proptest::collection::vec(limit(), 0..5),
-            proptest::option::of(restriction()),
+            (proptest::option::of(restriction()), proptest::option::of(text())),
             proptest::collection::vec(warning(), 0..3),
             (any::<bool>(), any::<bool>()),
         )
@@ -351,7 +366,7 @@ mod tests {
                     (allowed, reason, message, limit),
                     (retry_after, retry_at),
                     limits,
-                    restriction,
+                    (restriction, challenge),
                     warnings,
                     (duplicate, dry_run),
                 )| Decision {
@@ -363,6 +378,7 @@ mod tests {
                     retry_at,
                     limits,
                     restriction,
+                    challenge: challenge.map(Into::into),
                     warnings,
                     duplicate,
                     dry_run,

@@ -1,33 +1,7 @@
 //! Shaping a decision: limit statuses, warnings near the end of a limit, the denial's
-//! message, and the answer to a repeated request id.
+//! message.
 
 use super::*;
-
-/// Answers a repeated `request_id` with the first decision, without charging again.
-pub(super) fn repeat(ask: &Ask<'_>, st: &MemberState, r: &Recent) -> Decision {
-    let (policy, req, now) = (ask.policy, ask.req, ask.now);
-    let evals = evaluate_all(ask, st);
-    let limits = statuses(policy, &evals, now);
-    let warnings = warnings(policy, &limits);
-    let limit = r.limit.and_then(|k| policy.limit_by_key(k)).map(|l| l.name.clone());
-    Decision {
-        allowed: r.allowed,
-        reason: r.reason,
-        message: Cow::Owned(format!(
-            "repeat of request `{}` first answered at {}",
-            req.request_id.as_deref().unwrap_or(""),
-            ts(r.at)
-        )),
-        limit,
-        retry_after: r.retry_at.map(|t| secs_until(now, t)),
-        retry_at: r.retry_at.map(ts),
-        limits,
-        restriction: None,
-        warnings,
-        duplicate: true,
-        dry_run: req.dry_run,
-    }
-}
 
 pub(super) fn status_of(policy: &Policy, e: &Eval, now: Ms) -> Option<LimitStatus> {
     if e.amount == UNLIMITED {
@@ -36,6 +10,7 @@ pub(super) fn status_of(policy: &Policy, e: &Eval, now: Ms) -> Option<LimitStatu
     let limit = &policy.limits[e.li];
     Some(LimitStatus {
         name: limit.name.clone(),
+        scope: limit.scope,
         kind: Cow::Borrowed(limit.window.kind()),
         amount: e.shown,
         used: e.used,
@@ -50,12 +25,24 @@ pub(super) fn statuses(policy: &Policy, evals: &[Eval], now: Ms) -> Vec<LimitSta
     evals.iter().filter_map(|e| status_of(policy, e, now)).collect()
 }
 
-/// Statuses after charging: evaluated afresh from the new state.
-pub(super) fn restatus(policy: &Policy, st: &MemberState, evals: &[Eval], now: Ms) -> Vec<LimitStatus> {
+/// Statuses after charging: evaluated afresh from the new states (the member's, and the
+/// organisation's for its limits).
+pub(super) fn restatus(
+    policy: &Policy,
+    st: &MemberState,
+    org: Option<&MemberState>,
+    evals: &[Eval],
+    now: Ms,
+) -> Vec<LimitStatus> {
     evals
         .iter()
         .filter_map(|e| {
-            let fresh = evaluate(policy, &policy.limits[e.li], e.li, st, now, e.amount, 0);
+            let limit = &policy.limits[e.li];
+            let st = match (limit.scope, org) {
+                (Scope::Organisation, Some(org)) => org,
+                _ => st,
+            };
+            let fresh = evaluate(policy, limit, e.li, st, now, e.amount, 0);
             status_of(policy, &fresh, now)
         })
         .collect()
@@ -108,6 +95,10 @@ pub(super) fn deny_message(
         },
         Reason::Cooldown => format!("{action} to this target is on cooldown after a withdrawn invitation"),
         Reason::VerificationRequired => format!("{action} needs identity verification first"),
+        Reason::ChallengeRequired => match restriction {
+            Some(r) => format!("{action} needs a proof: {}", r.cause),
+            None => format!("{action} needs a proof"),
+        },
         Reason::Ok | Reason::StoreUnavailable => String::new(),
     };
     format!("{prefix}{body}{wait}")

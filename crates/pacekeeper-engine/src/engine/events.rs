@@ -31,36 +31,7 @@ pub fn apply_event(
     }
     let mut effects = Vec::new();
     if let Some(rep) = &policy.reputation {
-        let slot = match ev.kind {
-            EventKind::InvitationAccepted => Some(1),
-            EventKind::InvitationIgnored => Some(2),
-            EventKind::InvitationDeclined => Some(3),
-            EventKind::InvitationReportedUnknown => Some(4),
-            EventKind::InvitationReportedSpam => Some(5),
-            EventKind::InvitationWithdrawn => Some(6),
-            _ => None,
-        };
-        if let Some(slot) = slot {
-            let before = level_of(policy, st, now);
-            rep_add(rep, st, now, slot, 1);
-            let after = level_of(policy, st, now);
-            if before != after {
-                effects.push(format!("reputation {before:?} -> {after:?}").to_lowercase());
-            }
-        }
-        if let (Some((n, p)), true) = (
-            rep.verify_reports,
-            matches!(ev.kind, EventKind::InvitationReportedUnknown | EventKind::InvitationReportedSpam),
-        ) {
-            let c = rep_totals(rep, st, now);
-            let pen = &policy.penalties[p];
-            if c[4] + c[5] >= n && !st.restrictions.iter().any(|r| r.penalty == pen.key) {
-                let trigger_actions: Vec<usize> = rep.action.into_iter().collect();
-                let action = rep.action.unwrap_or(0);
-                impose(policy, st, p, 0, &trigger_actions, action, now);
-                effects.push(format!("restriction imposed: {} ({} reports)", pen.name, c[4] + c[5]));
-            }
-        }
+        on_outcome(policy, rep, st, ev.kind, now, &mut effects);
     }
     for g in &policy.gauges {
         if g.up_events & ev.kind.bit() != 0 {
@@ -89,8 +60,47 @@ pub fn apply_event(
             effects.push(format!("{n} verification restriction(s) lifted"));
         }
     }
-    remember(policy, st, id, now, true, Reason::Ok, None, None);
+    remember(policy, st, id, now, Remembered::ALLOWED);
     Ok(EventAck { accepted: true, kind: ev.kind, duplicate: false, effects })
+}
+
+/// What an invitation's outcome changes: its count, the level it gives, and the penalties
+/// reports impose once they are many (verification, a challenge).
+fn on_outcome(
+    policy: &Policy,
+    rep: &Reputation,
+    st: &mut MemberState,
+    kind: EventKind,
+    now: Ms,
+    effects: &mut Vec<String>,
+) {
+    let field: fn(&mut Outcomes) -> &mut u32 = match kind {
+        EventKind::InvitationAccepted => |c| &mut c.accepted,
+        EventKind::InvitationIgnored => |c| &mut c.ignored,
+        EventKind::InvitationDeclined => |c| &mut c.declined,
+        EventKind::InvitationReportedUnknown => |c| &mut c.reported_unknown,
+        EventKind::InvitationReportedSpam => |c| &mut c.reported_spam,
+        EventKind::InvitationWithdrawn => |c| &mut c.withdrawn,
+        _ => return,
+    };
+    let before = level_of(policy, st, now);
+    rep_add(rep, st, now, field, 1);
+    let after = level_of(policy, st, now);
+    if before != after {
+        effects.push(format!("reputation {before:?} -> {after:?}").to_lowercase());
+    }
+    if !matches!(kind, EventKind::InvitationReportedUnknown | EventKind::InvitationReportedSpam) {
+        return;
+    }
+    let reports = rep_totals(rep, st, now).reports();
+    for &(n, p) in &rep.report_penalties {
+        let pen = &policy.penalties[p];
+        if reports >= n && !st.restrictions.iter().any(|r| r.penalty == pen.key) {
+            let trigger_actions: Vec<usize> = rep.action.into_iter().collect();
+            impose(policy, st, p, 0, &trigger_actions, rep.action.unwrap_or(0), now);
+            effects.push(format!("restriction imposed: {} ({reports} reports)", pen.name));
+        }
+    }
 }
 
 /// Checks an event without applying it: what [`apply_event`] would refuse.
@@ -122,6 +132,6 @@ pub(super) fn on_allowed(policy: &Policy, st: &mut MemberState, action: usize, c
     if let Some(rep) = &policy.reputation
         && rep.action == Some(action)
     {
-        rep_add(rep, st, now, REP_SENT, cost as u32);
+        rep_add(rep, st, now, |c| &mut c.sent, cost as u32);
     }
 }

@@ -1,36 +1,56 @@
-//! `decide` and `apply_event`: the rules of DESIGN §1, by rule family: window evaluation
-//! (`windows`), reputation and amounts (`reputation`), restrictions (`penalties`), shaping
-//! the answer (`answer`), outcome events (`events`), the member view (`view`); `decide`
-//! itself is here.
+//! `decide` and `apply_event`: the rules of DESIGN §1, one file per rule family:
+//! - `windows`: each window kind's evaluation, charge and refund;
+//! - `organisation`: limits counted per organisation, and their reservations;
+//! - `gate`: what stands before the limits (restrictions, challenges, cooldowns);
+//! - `content`: content rules (links in notes);
+//! - `penalties`: imposing and ending restrictions;
+//! - `reputation`: outcome counts, levels and the amount a limit allows;
+//! - `idempotency`: request ids and repeated answers;
+//! - `verdict`: why a denial is one (reason, retry, binding limit);
+//! - `answer`: statuses, warnings and messages;
+//! - `events`: outcome events; `view`: the member and organisation views.
 //!
-//! Both take the policy, the member's state, the input and `now`, and change the state in
-//! place. On `Err` the state is untouched; a dry run leaves it semantically unchanged (only
-//! expired entries are pruned, which no observer can tell apart).
+//! `decide` itself is here, as a pipeline: check the request, prune, answer a repeat, read
+//! the gate, evaluate every limit, then allow or deny. Each takes the policy, the states,
+//! the input and `now`, and changes the states in place. On `Err` nothing is changed; a
+//! dry run works on copies.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
 use crate::decision::*;
 use crate::policy::*;
 use crate::state::*;
-use crate::time::{Ms, human, key64, ms, secs_until, ts};
+use crate::time::{Ms, human, key32, key64, ms, secs_until, ts};
 
 mod answer;
+mod content;
 mod events;
+mod gate;
+mod idempotency;
+mod organisation;
 mod penalties;
 mod reputation;
+mod verdict;
 mod view;
 mod windows;
 
+pub use content::contains_link;
 pub use events::{apply_event, validate_event};
 pub(crate) use penalties::end_restrictions;
-pub use view::member_view;
+pub use view::{member_view, organisation_view};
 
 use answer::*;
+use content::*;
 use events::*;
+use gate::*;
+use idempotency::*;
+use organisation::*;
 use penalties::*;
 use reputation::*;
+use verdict::*;
 use windows::*;
 
 /// Decides one request at `now` and records it in `state`.
@@ -52,7 +72,100 @@ pub fn decide(
     req: &DecideRequest,
     now: Timestamp,
 ) -> Result<Decision, RequestError> {
-    let now = ms(now);
+    run(policy, st, None, req, now)
+}
+
+/// Decides one request of a member acting for an organisation: the member's limits and the
+/// organisation's (`scope = "organisation"`) together, all or nothing. `org` is the
+/// organisation's state. `ticket` is `None` when the store writes both states in one step;
+/// otherwise a number unique to this decision, the same on every rerun of it (see the
+/// organisation module: reserve, then commit).
+///
+/// ```
+/// use pacekeeper_engine::{Policy, MemberState, DecideRequest, decide_with_organisation};
+/// let policy = Policy::from_toml("team.toml", r#"
+/// name = "team"
+/// tiers = ["free"]
+/// default_tier = "free"
+/// actions = ["message"]
+/// [[limit]]
+/// name = "team_hourly_messages"
+/// scope = "organisation"
+/// actions = ["message"]
+/// window = { kind = "sliding", period = "60m", granularity = "1m" }
+/// amount = 2
+/// "#).unwrap();
+/// let (mut ada, mut bob, mut acme) = (MemberState::default(), MemberState::default(), MemberState::default());
+/// let ask = |m: &str| DecideRequest { member: m.into(), action: "message".into(), organisation: Some("acme".into()), ..Default::default() };
+/// let now = "2026-11-23T09:00:00Z".parse().unwrap();
+/// assert!(decide_with_organisation(&policy, &mut ada, &mut acme, None, &ask("ada"), now).unwrap().allowed);
+/// assert!(decide_with_organisation(&policy, &mut bob, &mut acme, None, &ask("bob"), now).unwrap().allowed);
+/// let d = decide_with_organisation(&policy, &mut ada, &mut acme, None, &ask("ada"), now).unwrap();
+/// assert_eq!(d.limit.as_deref(), Some("team_hourly_messages"));
+/// ```
+pub fn decide_with_organisation(
+    policy: &Policy,
+    member: &mut MemberState,
+    org: &mut MemberState,
+    ticket: Option<u64>,
+    req: &DecideRequest,
+    now: Timestamp,
+) -> Result<Decision, RequestError> {
+    let id = req.organisation.as_deref().or(member.organisation.as_deref()).unwrap_or_default().to_string();
+    run(policy, member, Some(OrgSide { id: &id, state: org, ticket }), req, now)
+}
+
+/// The pipeline both entry points share.
+fn run(
+    policy: &Policy,
+    st: &mut MemberState,
+    org: Option<OrgSide<'_>>,
+    req: &DecideRequest,
+    now: Timestamp,
+) -> Result<Decision, RequestError> {
+    let ask = checked(policy, st, req, ms(now))?;
+    // A dry run changes nothing at all, not even by pruning: it works on scratch copies.
+    let mut member_copy;
+    let mut org_copy = MemberState::default();
+    let (st, mut org) = match req.dry_run {
+        false => (st, org),
+        true => {
+            member_copy = st.clone();
+            let org = org.map(|o| {
+                org_copy = o.state.clone();
+                OrgSide { state: &mut org_copy, ..o }
+            });
+            (&mut member_copy, org)
+        }
+    };
+    st.prune(policy, ask.now);
+    if let Some(o) = &mut org {
+        o.state.prune(policy, ask.now);
+    }
+    let request_id = req.request_id.as_deref().map(key64);
+    if let Some(r) = recall(st, request_id) {
+        org.as_mut().map(|o| release(&ask, o));
+        return Ok(repeat(&ask, st, &r));
+    }
+    let gate = Gate::at(&ask, st);
+    let mut evals = evaluate_all(&ask, st);
+    if let Some(o) = &org {
+        evaluate_org(&ask, o, &mut evals);
+    }
+    if gate.open() && evals.iter().all(|e| e.fits) {
+        return Ok(allow(&ask, st, org, &evals, request_id));
+    }
+    if let Some(o) = &mut org
+        && release(&ask, o)
+    {
+        evals.retain(|e| policy.limits[e.li].scope == Scope::Member);
+        evaluate_org(&ask, o, &mut evals);
+    }
+    Ok(deny(&ask, st, &gate, &evals, request_id))
+}
+
+/// The request, checked against the policy: its action, tier, channel and cost.
+fn checked<'a>(policy: &'a Policy, st: &MemberState, req: &'a DecideRequest, now: Ms) -> Result<Ask<'a>, RequestError> {
     let action = policy.action_index(&req.action).ok_or_else(|| RequestError::UnknownAction {
         action: req.action.clone(),
         known: policy.action_names().collect::<Vec<_>>().join(", "),
@@ -67,167 +180,96 @@ pub fn decide(
     if !(1..=1_000_000).contains(&cost) {
         return Err(RequestError::BadCost(cost));
     }
+    Ok(Ask { policy, req, action, tier, cost, now })
+}
 
-    // A dry run changes nothing at all, not even by pruning: it works on a scratch copy.
-    let mut scratch;
-    let st = if req.dry_run {
-        scratch = st.clone();
-        &mut scratch
-    } else {
-        st
-    };
-    st.prune(policy, now);
-    let ask = Ask { policy, req, action, tier, cost, now };
-    let request_id = req.request_id.as_deref().map(key64);
-    if let Some(id) = request_id
-        && let Some(r) = st.recent.iter().find(|r| r.id == id).cloned()
-    {
-        return Ok(repeat(&ask, st, &r));
-    }
-    let action_key = policy.action_key(action);
-    let dry = req.dry_run;
-
-    // Content rules: a link in an invitation note puts the member under verification.
-    let mut verification_penalty = None;
-    if req.note.as_deref().is_some_and(contains_link) {
-        verification_penalty = policy.content_rules.iter().find(|r| r.action == action).map(|r| r.penalty);
-    }
-
-    let pre_restricted =
-        st.restrictions.iter().any(|r| r.blocks.contains(&action_key) && r.kind != RestrictionKind::Verification);
-    let pre_verification =
-        st.restrictions.iter().any(|r| r.blocks.contains(&action_key) && r.kind == RestrictionKind::Verification);
-    let target = req.target.as_deref().map(key64);
-    let cooldown_until =
-        target.and_then(|t| st.cooldowns.iter().find(|c| c.action == action_key && c.target == t).map(|c| c.until));
-
-    let evals = evaluate_all(&ask, st);
-    let all_fit = evals.iter().all(|e| e.fits);
-
-    if all_fit && !pre_restricted && !pre_verification && cooldown_until.is_none() && verification_penalty.is_none() {
-        if !dry {
-            for e in &evals {
-                charge(&policy.limits[e.li], st, e, now, cost);
-            }
-            on_allowed(policy, st, action, cost, now);
-            remember(policy, st, request_id, now, true, Reason::Ok, None, None);
-        }
-        let limits = if dry { statuses(policy, &evals, now) } else { restatus(policy, st, &evals, now) };
-        let warnings = warnings(policy, &limits);
-        let limit = most_constrained(&limits).map(|l| l.name.clone());
-        return Ok(Decision {
-            allowed: true,
-            reason: Reason::Ok,
-            message: Cow::Borrowed(if dry { "would be allowed" } else { "allowed" }),
-            limit,
-            retry_after: None,
-            retry_at: None,
-            limits,
-            restriction: None,
-            warnings,
-            duplicate: false,
-            dry_run: dry,
-        });
-    }
-
-    // Denied. Work out which penalties this attempt feeds, then apply them (not on dry runs).
-    let failing: Vec<&Eval> = evals.iter().filter(|e| !e.fits).collect();
+/// Allows the request: charges every limit of both subjects (unless a dry run).
+fn allow(
+    ask: &Ask<'_>,
+    st: &mut MemberState,
+    mut org: Option<OrgSide<'_>>,
+    evals: &[Eval],
+    request_id: Option<u64>,
+) -> Decision {
+    let Ask { policy, action, cost, now, .. } = *ask;
+    let dry = ask.req.dry_run;
     if !dry {
-        if let Some(p) = verification_penalty {
-            impose(policy, st, p, 0, &policy.limits_by_action[action], action, now);
+        for e in evals.iter().filter(|e| policy.limits[e.li].scope == Scope::Member) {
+            charge(&policy.limits[e.li], st, e, now, cost);
         }
-        // Overage: one extra per attempt for each ladder it touches — a limit it exceeds, or a
-        // running overage restriction whose limits count this request.
-        let mut overage: Vec<(usize, u32)> = Vec::new();
-        for e in &failing {
-            if let Some(p) = policy.limits[e.li].penalty
-                && !overage.iter().any(|(x, _)| *x == p)
-            {
-                overage.push((p, policy.limits[e.li].key));
-            }
+        if let Some(o) = &mut org {
+            reserve(ask, o, evals);
         }
-        for r in st.restrictions.iter().filter(|r| r.kind == RestrictionKind::Overage && r.blocks.contains(&action_key))
-        {
-            let counted =
-                evals.iter().any(|e| policy.limits[e.li].penalty.is_some_and(|p| policy.penalties[p].key == r.penalty));
-            if let Some(p) = policy.penalties.iter().position(|p| p.key == r.penalty)
-                && counted
-                && !overage.iter().any(|(x, _)| *x == p)
-            {
-                overage.push((p, r.trigger));
-            }
-        }
-        for (p, trigger) in overage {
-            let trigger_actions = policy.limit_by_key(trigger).map_or(&[][..], |l| &l.actions[..]);
-            impose(policy, st, p, trigger, trigger_actions, action, now);
-        }
+        on_allowed(policy, st, action, cost, now);
+        remember(policy, st, request_id, now, Remembered::ALLOWED);
     }
-
-    let blocking: Vec<&Restriction> = st.restrictions.iter().filter(|r| r.blocks.contains(&action_key)).collect();
-    let verification = pre_verification || verification_penalty.is_some() || blocking.iter().any(|r| r.until.is_none());
-    let cap = failing.iter().any(|e| matches!(policy.limits[e.li].window, Window::Cap { .. }));
-    let never = failing.iter().any(|e| e.retry_at.is_none());
-    let reason = if verification {
-        Reason::VerificationRequired
-    } else if cap {
-        Reason::CapReached
-    } else if pre_restricted {
-        Reason::Restricted
-    } else if cooldown_until.is_some() {
-        Reason::Cooldown
-    } else {
-        Reason::LimitExceeded
+    let limits = match dry {
+        true => statuses(policy, evals, now),
+        false => restatus(policy, st, org.as_ref().map(|o| &*o.state), evals, now),
     };
-    let retry_at = if verification || never {
-        None
-    } else {
-        let mut t = cooldown_until.unwrap_or(now);
-        for r in &blocking {
-            t = t.max(r.until.unwrap_or(Ms::MAX));
-        }
-        for e in &failing {
-            t = t.max(e.retry_at.unwrap_or(Ms::MAX));
-        }
-        Some(t)
-    };
-    let restriction = blocking.iter().max_by_key(|r| (r.until.is_none(), r.until)).map(|r| restriction_view(policy, r));
-    let binding = match reason {
-        Reason::LimitExceeded | Reason::CapReached => failing
-            .iter()
-            .filter(|e| reason != Reason::CapReached || matches!(policy.limits[e.li].window, Window::Cap { .. }))
-            .max_by_key(|e| e.retry_at.unwrap_or(Ms::MAX))
-            .map(|e| policy.limits[e.li].name.clone()),
-        Reason::Restricted => blocking.iter().find_map(|r| policy.limit_by_key(r.trigger).map(|l| l.name.clone())),
-        _ => None,
-    };
-    let limits = statuses(policy, &evals, now);
-    let message = Cow::Owned(deny_message(
-        reason,
-        &req.action,
-        binding.as_deref(),
-        &limits,
-        restriction.as_ref(),
-        retry_at,
-        now,
-        dry,
-    ));
-    if !dry {
-        remember(policy, st, request_id, now, false, reason, retry_at, binding.as_deref().map(crate::time::key32));
-    }
     let warnings = warnings(policy, &limits);
-    Ok(Decision {
-        allowed: false,
-        reason,
-        message,
-        limit: binding,
-        retry_after: retry_at.map(|t| secs_until(now, t)),
-        retry_at: retry_at.map(ts),
+    let limit = most_constrained(&limits).map(|l| l.name.clone());
+    Decision {
+        allowed: true,
+        reason: Reason::Ok,
+        message: Cow::Borrowed(if dry { "would be allowed" } else { "allowed" }),
+        limit,
+        retry_after: None,
+        retry_at: None,
         limits,
-        restriction,
+        restriction: None,
+        challenge: None,
         warnings,
         duplicate: false,
         dry_run: dry,
-    })
+    }
+}
+
+/// Denies the request: charges nothing, feeds the penalties this attempt touches (unless a
+/// dry run) and says why.
+fn deny(ask: &Ask<'_>, st: &mut MemberState, gate: &Gate, evals: &[Eval], request_id: Option<u64>) -> Decision {
+    let (policy, now, dry) = (ask.policy, ask.now, ask.req.dry_run);
+    if !dry {
+        impose_for_denial(ask, st, gate, evals);
+    }
+    let failing: Vec<&Eval> = evals.iter().filter(|e| !e.fits).collect();
+    let v = verdict(ask, st, gate, &failing);
+    let limits = statuses(policy, evals, now);
+    let message = deny_message(
+        v.reason,
+        &ask.req.action,
+        v.binding.as_deref(),
+        &limits,
+        v.restriction.as_ref(),
+        v.retry_at,
+        now,
+        dry,
+    );
+    if !dry {
+        let limit = v.binding.as_deref().map(key32);
+        remember(
+            policy,
+            st,
+            request_id,
+            now,
+            Remembered { allowed: false, reason: v.reason, retry_at: v.retry_at, limit },
+        );
+    }
+    let warnings = warnings(policy, &limits);
+    Decision {
+        allowed: false,
+        reason: v.reason,
+        message: Cow::Owned(message),
+        limit: v.binding,
+        retry_after: v.retry_at.map(|t| secs_until(now, t)),
+        retry_at: v.retry_at.map(ts),
+        limits,
+        restriction: v.restriction,
+        challenge: v.challenge.map(|p| Cow::Borrowed(p.name())),
+        warnings,
+        duplicate: false,
+        dry_run: dry,
+    }
 }
 
 fn resolve_tier(policy: &Policy, st: &MemberState, asked: Option<&str>) -> Result<usize, RequestError> {
@@ -238,45 +280,4 @@ fn resolve_tier(policy: &Policy, st: &MemberState, asked: Option<&str>) -> Resul
         // A stored tier the policy no longer knows falls back to the default.
         None => Ok(st.tier.as_deref().and_then(|t| policy.tier_index(t)).unwrap_or(policy.default_tier)),
     }
-}
-
-/// True when a note carries something a reader could follow: a URL, `www.`, or a bare domain.
-pub fn contains_link(note: &str) -> bool {
-    const TLDS: [&str; 24] = [
-        "com", "net", "org", "io", "co", "ly", "me", "info", "biz", "us", "uk", "de", "fr", "app", "dev", "ai", "gl",
-        "gg", "xyz", "link", "site", "online", "ru", "cn",
-    ];
-    let lower = note.to_ascii_lowercase();
-    if lower.contains("http://") || lower.contains("https://") || lower.contains("www.") {
-        return true;
-    }
-    lower.split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == '<' || c == '>' || c == '"').any(|word| {
-        let host = word.split('/').next().unwrap_or("").trim_end_matches(['.', ',', ';', ':', '!', '?']);
-        match host.rsplit_once('.') {
-            Some((name, tld)) => {
-                !name.is_empty()
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-                    && TLDS.contains(&tld)
-            }
-            None => false,
-        }
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn remember(
-    policy: &Policy,
-    st: &mut MemberState,
-    id: Option<u64>,
-    now: Ms,
-    allowed: bool,
-    reason: Reason,
-    retry_at: Option<Ms>,
-    limit: Option<u32>,
-) {
-    let Some(id) = id else { return };
-    if st.recent.len() >= policy.idempotency_max {
-        st.recent.remove(0);
-    }
-    st.recent.push(Recent { id, at: now, allowed, reason, retry_at, limit });
 }

@@ -34,8 +34,10 @@ pub(super) fn impose(
             (Some(now + ladder.get(step).copied().unwrap_or(86_400_000)), 0)
         }
         PenaltyKind::Verification => (None, 0),
+        PenaltyKind::Challenge { period, .. } => (Some(now + period), 0),
     };
-    if !matches!(pen.kind, PenaltyKind::Verification) {
+    // Verification and challenges ask for proof; they are not offences on the ladder.
+    if !matches!(pen.kind, PenaltyKind::Verification | PenaltyKind::Challenge { .. }) {
         st.offences = Offences { count: st.offences.count.saturating_add(1), last: now };
     }
     st.restrictions.push(Restriction {
@@ -47,6 +49,39 @@ pub(super) fn impose(
         until,
         extras,
     });
+}
+
+/// The penalties a denied attempt feeds: the content rule it tripped, and one extra on each
+/// overage ladder it touches — a limit it exceeds, or a running overage restriction whose
+/// limits count this request.
+pub(super) fn impose_for_denial(ask: &Ask<'_>, st: &mut MemberState, gate: &Gate, evals: &[Eval]) {
+    let Ask { policy, action, now, .. } = *ask;
+    if let Some(p) = gate.content_penalty {
+        impose(policy, st, p, 0, &policy.limits_by_action[action], action, now);
+    }
+    let mut overage: Vec<(usize, u32)> = Vec::new();
+    for e in evals.iter().filter(|e| !e.fits) {
+        if let Some(p) = policy.limits[e.li].penalty
+            && !overage.iter().any(|(x, _)| *x == p)
+        {
+            overage.push((p, policy.limits[e.li].key));
+        }
+    }
+    let action_key = policy.action_key(action);
+    for r in st.restrictions.iter().filter(|r| r.kind == RestrictionKind::Overage && r.blocks.contains(&action_key)) {
+        let counted =
+            evals.iter().any(|e| policy.limits[e.li].penalty.is_some_and(|p| policy.penalties[p].key == r.penalty));
+        if let Some(p) = policy.penalties.iter().position(|p| p.key == r.penalty)
+            && counted
+            && !overage.iter().any(|(x, _)| *x == p)
+        {
+            overage.push((p, r.trigger));
+        }
+    }
+    for (p, trigger) in overage {
+        let trigger_actions = policy.limit_by_key(trigger).map_or(&[][..], |l| &l.actions[..]);
+        impose(policy, st, p, trigger, trigger_actions, action, now);
+    }
 }
 
 pub(super) fn band_duration(bands: &[Band], extras: u32) -> Ms {
@@ -81,6 +116,12 @@ pub(super) fn restriction_view(policy: &Policy, r: &Restriction) -> RestrictionV
         RestrictionKind::Verification => {
             format!("identity verification required after {}", policy.name_of_key(r.trigger))
         }
+        RestrictionKind::Challenge => match policy.penalties.iter().find(|p| p.key == r.penalty).map(|p| &p.kind) {
+            Some(PenaltyKind::Challenge { proof, .. }) => {
+                format!("each request needs {} (too many reports)", proof.name())
+            }
+            _ => "each request needs a proof".to_string(),
+        },
     };
     RestrictionView {
         kind: r.kind,

@@ -6,15 +6,14 @@ use super::*;
 pub(crate) fn level_of(policy: &Policy, st: &MemberState, now: Ms) -> Level {
     let Some(rep) = &policy.reputation else { return Level::Basic };
     let c = rep_totals(rep, st, now);
-    let reports = c[4] + c[5];
-    let resolved = c[1] + c[2] + c[3] + c[4] + c[5];
-    if reports >= rep.poor_reports {
+    let resolved = c.resolved();
+    if c.reports() >= rep.poor_reports {
         return Level::Poor;
     }
     if resolved < rep.min_resolved.max(1) {
         return Level::Basic;
     }
-    let acceptance = f64::from(c[1]) / f64::from(resolved);
+    let acceptance = f64::from(c.accepted) / f64::from(resolved);
     if acceptance >= rep.good_acceptance {
         Level::Good
     } else if acceptance <= rep.poor_acceptance {
@@ -24,13 +23,12 @@ pub(crate) fn level_of(policy: &Policy, st: &MemberState, now: Ms) -> Level {
     }
 }
 
-pub(super) fn rep_totals(rep: &Reputation, st: &MemberState, now: Ms) -> [u32; 7] {
+/// The outcomes counted over the horizon at `now`.
+pub(super) fn rep_totals(rep: &Reputation, st: &MemberState, now: Ms) -> Outcomes {
     let oldest = (now - rep.horizon).div_euclid(rep.bucket);
-    let mut c = [0u32; 7];
+    let mut c = Outcomes::default();
     for b in st.reputation.iter().filter(|b| b.index >= oldest) {
-        for (x, y) in c.iter_mut().zip(b.c) {
-            *x = x.saturating_add(y);
-        }
+        c.add(&b.c);
     }
     c
 }
@@ -62,15 +60,17 @@ pub(super) fn amount_for(
     a
 }
 
-pub(super) fn rep_add(rep: &Reputation, st: &mut MemberState, now: Ms, slot: usize, n: u32) {
+/// Adds `n` to the outcome `field` selects in the bucket of `now`.
+pub(super) fn rep_add(rep: &Reputation, st: &mut MemberState, now: Ms, field: fn(&mut Outcomes) -> &mut u32, n: u32) {
     let index = now.div_euclid(rep.bucket);
-    match st.reputation.iter_mut().find(|b| b.index == index) {
-        Some(b) => b.c[slot] = b.c[slot].saturating_add(n),
-        None => {
-            let mut b = RepBucket { index, c: [0; 7] };
-            b.c[slot] = n;
-            st.reputation.push(b);
-            st.reputation.sort_by_key(|b| b.index);
+    // Buckets are kept oldest first.
+    let at = match st.reputation.binary_search_by_key(&index, |b| b.index) {
+        Ok(i) => i,
+        Err(i) => {
+            st.reputation.insert(i, RepBucket { index, c: Outcomes::default() });
+            i
         }
-    }
+    };
+    let count = field(&mut st.reputation[at].c);
+    *count = count.saturating_add(n);
 }

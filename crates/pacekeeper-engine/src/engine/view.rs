@@ -14,24 +14,26 @@ pub fn member_view(policy: &Policy, st: &MemberState, now: Timestamp) -> MemberV
         .limits
         .iter()
         .enumerate()
+        .filter(|(_, l)| l.scope == Scope::Member)
         .filter_map(|(li, l)| {
             let amount = amount_for(policy, l, tier, &st, now, &mut level);
             status_of(policy, &evaluate(policy, l, li, &st, now, amount, 0), now)
         })
         .collect();
-    let c = policy.reputation.as_ref().map_or([0; 7], |rep| rep_totals(rep, &st, now));
+    let c = policy.reputation.as_ref().map_or_else(Outcomes::default, |rep| rep_totals(rep, &st, now));
     MemberView {
         tier: policy.tiers[tier].clone(),
+        organisation: st.organisation.clone(),
         limits,
         reputation: ReputationView {
             level: level_of(policy, &st, now),
-            sent: c[0],
-            accepted: c[1],
-            ignored: c[2],
-            declined: c[3],
-            reported_unknown: c[4],
-            reported_spam: c[5],
-            withdrawn: c[6],
+            sent: c.sent,
+            accepted: c.accepted,
+            ignored: c.ignored,
+            declined: c.declined,
+            reported_unknown: c.reported_unknown,
+            reported_spam: c.reported_spam,
+            withdrawn: c.withdrawn,
         },
         gauges: policy
             .gauges
@@ -56,10 +58,30 @@ pub fn member_view(policy: &Policy, st: &MemberState, now: Timestamp) -> MemberV
             .collect(),
         offences: st.offences.count,
         cooldowns: st.cooldowns.len(),
-        overrides: st
-            .overrides
-            .iter()
-            .map(|(k, a)| OverrideView { limit: policy.name_of_key(*k), amount: *a })
-            .collect(),
+        overrides: overrides(policy, &st),
     }
+}
+
+/// An organisation's usage of its limits at `now`. Does not change the state.
+pub fn organisation_view(policy: &Policy, st: &MemberState, now: Timestamp) -> OrganisationView {
+    let now = ms(now);
+    let mut st = st.clone();
+    st.prune(policy, now);
+    let tier = org_tier(policy, &st);
+    let mut level = None;
+    let limits = policy
+        .limits
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.scope == Scope::Organisation)
+        .filter_map(|(li, l)| {
+            let amount = amount_for(policy, l, tier, &st, now, &mut level);
+            status_of(policy, &evaluate(policy, l, li, &st, now, amount, 0), now)
+        })
+        .collect();
+    OrganisationView { tier: policy.tiers[tier].clone(), limits, overrides: overrides(policy, &st) }
+}
+
+fn overrides(policy: &Policy, st: &MemberState) -> Vec<OverrideView> {
+    st.overrides.iter().map(|(k, a)| OverrideView { limit: policy.name_of_key(*k), amount: *a }).collect()
 }

@@ -23,35 +23,42 @@ pub(super) struct Eval {
 }
 
 /// A validated request: what every limit is evaluated against.
+#[derive(Clone, Copy)]
 pub(super) struct Ask<'a> {
     pub(super) policy: &'a Policy,
     pub(super) req: &'a DecideRequest,
     /// The action's index in the policy.
     pub(super) action: usize,
-    /// The member's tier, as resolved for this request.
+    /// The tier of the subject evaluated (the member's as resolved for this request, or the
+    /// organisation's).
     pub(super) tier: usize,
     pub(super) cost: u64,
     pub(super) now: Ms,
 }
 
-/// Every limit of the action that applies to the request, evaluated for its cost.
+/// Every member limit of the action that applies to the request, evaluated for its cost.
 pub(super) fn evaluate_all(ask: &Ask<'_>, st: &MemberState) -> Vec<Eval> {
+    let mut evals = Vec::new();
+    evaluate_scope(ask, st, Scope::Member, &ask.req.member, &mut evals);
+    evals
+}
+
+/// Appends to `out` the limits of `scope` of the action that apply to the request, evaluated
+/// on `st` (the state of `who`: the member or the organisation) for its cost.
+pub(super) fn evaluate_scope(ask: &Ask<'_>, st: &MemberState, scope: Scope, who: &str, out: &mut Vec<Eval>) {
     let Ask { policy, req, action, tier, cost, now } = *ask;
     let mut level = None;
-    policy.limits_by_action[action]
-        .iter()
-        .filter(|&&li| applies(&policy.limits[li], req))
-        .map(|&li| {
-            let limit = &policy.limits[li];
-            let amount = amount_for(policy, limit, tier, st, now, &mut level);
-            let mut e = evaluate(policy, limit, li, st, now, amount, cost);
-            // Outside the enforced share the request is counted, never denied by this limit.
-            if !e.fits && !limit.enforced_for(&req.member) {
-                e.fits = true;
-            }
-            e
-        })
-        .collect()
+    let limits = policy.limits_by_action[action].iter().filter(|&&li| policy.limits[li].scope == scope);
+    out.extend(limits.filter(|&&li| applies(&policy.limits[li], req)).map(|&li| {
+        let limit = &policy.limits[li];
+        let amount = amount_for(policy, limit, tier, st, now, &mut level);
+        let mut e = evaluate(policy, limit, li, st, now, amount, cost);
+        // Outside the enforced share the request is counted, never denied by this limit.
+        if !e.fits && !limit.enforced_for(who) {
+            e.fits = true;
+        }
+        e
+    }));
 }
 
 pub(super) fn counter(st: &MemberState, key: u32) -> Option<&WindowState> {
@@ -250,6 +257,29 @@ pub(super) fn charge(limit: &Limit, st: &mut MemberState, e: &Eval, now: Ms, cos
     match st.counters.iter_mut().find(|c| c.key == limit.key) {
         Some(c) => c.w = new,
         None => st.counters.push(Counter { key: limit.key, w: new }),
+    }
+}
+
+/// Takes back a charge of `cost` made at `now` by [`charge`] (an organisation's reservation
+/// whose decision was denied after all). Usage never goes below zero.
+pub(super) fn refund(limit: &Limit, st: &mut MemberState, amount: u64, now: Ms, cost: u64) {
+    let Some(c) = st.counters.iter_mut().find(|c| c.key == limit.key) else { return };
+    match (&mut c.w, &limit.window) {
+        (WindowState::Anchored { used, .. }, _) | (WindowState::Calendar { used, .. }, _) => {
+            *used = used.saturating_sub(cost);
+        }
+        (WindowState::Credits { spent, .. }, _) => *spent = spent.saturating_sub(cost),
+        (WindowState::Sliding { buckets }, Window::Sliding { granularity, .. }) => {
+            let idx = now.div_euclid(*granularity);
+            if let Some((_, n)) = buckets.iter_mut().find(|(i, _)| *i == idx) {
+                *n = n.saturating_sub(cost.min(u64::from(u32::MAX)) as u32);
+            }
+            buckets.retain(|(_, n)| *n > 0);
+        }
+        (WindowState::Rate { tat }, Window::Rate { period, .. }) => {
+            *tat = tat.saturating_sub(interval(*period, amount).saturating_mul(cost as i64));
+        }
+        _ => {}
     }
 }
 

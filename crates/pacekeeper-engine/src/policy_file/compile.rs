@@ -165,15 +165,30 @@ fn penalties(ctx: &mut Ctx<'_>, raw: &RawPolicy, actions: &[Action]) -> Vec<Pena
             }
             "escalation" => PenaltyKind::Escalation,
             "verification" => PenaltyKind::Verification,
+            "challenge" => {
+                let Some(kind) = challenge(ctx, p) else { continue };
+                kind
+            }
             other => {
                 ctx.err(
                     p.kind.span(),
                     format!("unknown penalty kind `{other}`"),
-                    Some("use overage, escalation or verification".into()),
+                    Some("use overage, escalation, verification or challenge".into()),
                 );
                 continue;
             }
         };
+        for (field, name) in [(&p.proof, "proof"), (&p.duration, "duration")] {
+            if let Some(f) = field
+                && !matches!(kind, PenaltyKind::Challenge { .. })
+            {
+                ctx.err(
+                    f.span(),
+                    format!("`{name}` only applies to challenge penalties"),
+                    Some("remove it, or set `kind = \"challenge\"`".into()),
+                );
+            }
+        }
         if p.bands.is_some() && !matches!(kind, PenaltyKind::Overage { .. }) {
             let b = p.bands.as_ref().map(|b| b.span()).unwrap_or(0..0);
             ctx.err(
@@ -190,6 +205,25 @@ fn penalties(ctx: &mut Ctx<'_>, raw: &RawPolicy, actions: &[Action]) -> Vec<Pena
         });
     }
     penalties
+}
+
+/// A challenge penalty: its proof and how long it lasts.
+fn challenge(ctx: &mut Ctx<'_>, p: &RawPenalty) -> Option<PenaltyKind> {
+    let names = || Proof::ALL.map(Proof::name).join(", ");
+    let Some(proof) = &p.proof else {
+        ctx.err(p.kind.span(), "a challenge penalty needs `proof`", Some(format!("one of: {}", names())));
+        return None;
+    };
+    let Some(known) = Proof::ALL.into_iter().find(|k| k.name() == proof.get_ref().as_str()) else {
+        ctx.err(proof.span(), format!("unknown proof `{}`", proof.get_ref()), Some(format!("use one of: {}", names())));
+        return None;
+    };
+    let Some(duration) = &p.duration else {
+        ctx.err(p.kind.span(), "a challenge penalty needs `duration`", Some("e.g. `duration = \"14d\"`".into()));
+        return None;
+    };
+    let period = ctx.duration(duration, "challenge duration")?;
+    Some(PenaltyKind::Challenge { proof: known, period })
 }
 
 /// The index of the penalty `name` refers to, or an error naming the declared ones.
@@ -268,6 +302,7 @@ fn limit(ctx: &mut Ctx<'_>, raw: &RawPolicy, l: &RawLimit, known: &Known<'_>) ->
         );
     }
     let enforce_percent = enforce_percent(ctx, l);
+    let scope = scope(ctx, l, window.as_ref());
     Some(Limit {
         name: Arc::from(l.name.get_ref().as_str()),
         key: name_key(l.name.get_ref()),
@@ -276,6 +311,7 @@ fn limit(ctx: &mut Ctx<'_>, raw: &RawPolicy, l: &RawLimit, known: &Known<'_>) ->
         window: window?,
         amount,
         penalty,
+        scope,
         enforce_percent,
     })
 }
@@ -472,23 +508,14 @@ fn reputation(ctx: &mut Ctx<'_>, raw: &RawPolicy, actions: &[Action], penalties:
         {
             ctx.err(x.span(), "poor_acceptance must be below good_acceptance", None);
         }
-        let verify_reports = match (&r.verify_reports, &r.verify_penalty) {
-            (Some(n), Some(p)) => {
-                if *n.get_ref() < 1 {
-                    ctx.err(n.span(), "verify_reports must be at least 1", None);
-                }
-                penalty_ref(ctx, penalties, raw, p).map(|pi| (*n.get_ref() as u32, pi))
-            }
-            (Some(n), None) => {
-                ctx.err(n.span(), "verify_reports needs verify_penalty", Some("name a verification penalty".into()));
-                None
-            }
-            (None, Some(p)) => {
-                ctx.err(p.span(), "verify_penalty needs verify_reports", None);
-                None
-            }
-            (None, None) => None,
-        };
+        let mut report_penalties = Vec::new();
+        let triggers = [
+            ("verify", &r.verify_reports, &r.verify_penalty, None),
+            ("challenge", &r.challenge_reports, &r.challenge_penalty, Some(RestrictionKind::Challenge)),
+        ];
+        for (name, count, penalty, kind) in triggers {
+            report_penalties.extend(report_trigger(ctx, raw, penalties, name, count, penalty, kind));
+        }
         Reputation {
             action: r.action.as_ref().and_then(|a| ctx.action(actions, a, "reputation")),
             horizon,
@@ -497,9 +524,74 @@ fn reputation(ctx: &mut Ctx<'_>, raw: &RawPolicy, actions: &[Action], penalties:
             good_acceptance,
             poor_acceptance,
             poor_reports: r.poor_reports.unwrap_or(u32::MAX),
-            verify_reports,
+            report_penalties,
         }
     })
+}
+
+/// Whom a limit counts. An organisation's limit has no penalty (members who did not exceed
+/// anything of their own are not restricted) and no cap (gauges are each member's).
+fn scope(ctx: &mut Ctx<'_>, l: &RawLimit, window: Option<&Window>) -> Scope {
+    let Some(raw) = &l.scope else { return Scope::Member };
+    let scope = match raw.get_ref().as_str() {
+        "member" => return Scope::Member,
+        "organisation" | "organization" => Scope::Organisation,
+        other => {
+            ctx.err(raw.span(), format!("unknown scope `{other}`"), Some("use member or organisation".into()));
+            return Scope::Member;
+        }
+    };
+    if let Some(p) = &l.penalty {
+        ctx.err(
+            p.span(),
+            "an organisation's limit cannot have a penalty: its members did not exceed anything of their own",
+            Some("remove `penalty`, or count per member".into()),
+        );
+    }
+    if matches!(window, Some(Window::Cap { .. })) {
+        ctx.err(raw.span(), "a cap counts each member's gauge; it cannot count per organisation", None);
+    }
+    scope
+}
+
+/// `<name>_reports` and `<name>_penalty` of the reputation section: the penalty (of `kind`,
+/// when given) imposed once that many reports are counted.
+fn report_trigger(
+    ctx: &mut Ctx<'_>,
+    raw: &RawPolicy,
+    penalties: &[Penalty],
+    name: &str,
+    count: &Option<S<i64>>,
+    penalty: &Option<S<String>>,
+    kind: Option<RestrictionKind>,
+) -> Option<(u32, usize)> {
+    match (count, penalty) {
+        (Some(n), Some(p)) => {
+            if !(1..=i64::from(u32::MAX)).contains(n.get_ref()) {
+                ctx.err(n.span(), format!("{name}_reports must be at least 1"), None);
+            }
+            let pi = penalty_ref(ctx, penalties, raw, p)?;
+            if let Some(kind) = kind
+                && penalties[pi].kind.tag() != kind
+            {
+                ctx.err(p.span(), format!("{name}_penalty must name a penalty of kind {name}"), None);
+            }
+            Some(((*n.get_ref()).clamp(1, i64::from(u32::MAX)) as u32, pi))
+        }
+        (Some(n), None) => {
+            ctx.err(
+                n.span(),
+                format!("{name}_reports needs {name}_penalty"),
+                Some("name the penalty to impose".into()),
+            );
+            None
+        }
+        (None, Some(p)) => {
+            ctx.err(p.span(), format!("{name}_penalty needs {name}_reports"), None);
+            None
+        }
+        (None, None) => None,
+    }
 }
 
 /// What each member's state keeps: request ids (window, count) and ended restrictions.

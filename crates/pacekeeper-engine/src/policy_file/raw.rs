@@ -45,6 +45,7 @@ pub(super) struct RawLimit {
     pub(super) young_accounts: Option<S<RawYoung>>,
     pub(super) penalty: Option<S<String>>,
     pub(super) enforce_percent: Option<S<i64>>,
+    pub(super) scope: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +96,8 @@ pub(super) struct RawPenalty {
     pub(super) kind: S<String>,
     pub(super) blocks: Option<Vec<S<String>>>,
     pub(super) bands: Option<S<Vec<S<RawBand>>>>,
+    pub(super) proof: Option<S<String>>,
+    pub(super) duration: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +143,8 @@ pub(super) struct RawReputation {
     pub(super) poor_reports: Option<u32>,
     pub(super) verify_reports: Option<S<i64>>,
     pub(super) verify_penalty: Option<S<String>>,
+    pub(super) challenge_reports: Option<S<i64>>,
+    pub(super) challenge_penalty: Option<S<String>>,
 }
 
 #[derive(Deserialize)]

@@ -148,6 +148,7 @@ impl<S: Sender, C: Clock> Runner<S, C> {
             dry_run: false,
             request_id: item.request_id.clone(),
             at: self.clock.is_virtual().then_some(now),
+            ..DecideRequest::default()
         }
     }
 }

@@ -119,8 +119,7 @@ pub async fn dry_run(ctx: &Context, queue: &Queue, client: &Client) -> anyhow::R
             channel: None,
             cost: None,
             dry_run: true,
-            request_id: None,
-            at: None,
+            ..DecideRequest::default()
         };
         let answer = client.decide(&req).await?;
         if ctx.json {
