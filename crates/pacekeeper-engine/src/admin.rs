@@ -1,4 +1,5 @@
-//! Administrative changes to a member: tier, account age, overrides, lifting, credits.
+//! Administrative changes to a member (tier, organisation, account age, overrides, lifting,
+//! credits) and to an organisation (tier, overrides: the same record).
 //!
 //! Like the rest of the engine these are pure functions of `(policy, state, input, now)`.
 
@@ -32,6 +33,9 @@ pub fn update_member(policy: &Policy, st: &mut MemberState, u: &MemberUpdate) ->
     }
     if let Some(t) = &u.tier {
         st.tier = Some(t.clone());
+    }
+    if let Some(o) = &u.organisation {
+        st.organisation = (!o.is_empty()).then(|| o.clone());
     }
     if let Some(c) = u.created_at {
         st.created_at = Some(ms(c));
