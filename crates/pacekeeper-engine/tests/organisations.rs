@@ -41,7 +41,12 @@ fn team() -> Policy {
 }
 
 fn msg(member: &str) -> DecideRequest {
-    DecideRequest { member: member.into(), action: "message".into(), organisation: Some("acme".into()), ..Default::default() }
+    DecideRequest {
+        member: member.into(),
+        action: "message".into(),
+        organisation: Some("acme".into()),
+        ..Default::default()
+    }
 }
 
 struct Team {
@@ -107,8 +112,12 @@ fn the_organisation_record_sets_its_tier_and_a_member_record_its_organisation() 
     let d = team.send(0, at);
     assert_eq!(limit(&d, "team_hourly").amount, 8, "the organisation's tier");
     // A request without `organisation` uses the member record's.
-    update_member(&team.policy, &mut team.members[0], &MemberUpdate { organisation: Some("acme".into()), ..Default::default() })
-        .unwrap();
+    update_member(
+        &team.policy,
+        &mut team.members[0],
+        &MemberUpdate { organisation: Some("acme".into()), ..Default::default() },
+    )
+    .unwrap();
     assert_eq!(member_view(&team.policy, &team.members[0], at).organisation.as_deref(), Some("acme"));
     let r = DecideRequest { member: "m0".into(), action: "message".into(), ..Default::default() };
     decide_with_organisation(&team.policy, &mut team.members[0], &mut team.org, None, &r, at).unwrap();
@@ -159,16 +168,17 @@ fn a_rerun_with_its_ticket_does_not_charge_the_organisation_twice_and_a_denied_r
 #[test]
 fn an_organisations_limit_takes_no_penalty_and_no_cap() {
     let with = |extra: &str| {
-        let src = format!(
-            "name = \"x\"\ntiers = [\"free\"]\ndefault_tier = \"free\"\nactions = [\"message\"]\n{extra}"
-        );
+        let src =
+            format!("name = \"x\"\ntiers = [\"free\"]\ndefault_tier = \"free\"\nactions = [\"message\"]\n{extra}");
         Policy::from_toml("x.toml", &src).unwrap_err().to_string()
     };
     let e = with(
         "[[penalty]]\nname = \"p\"\nkind = \"escalation\"\n[escalation]\nladder = [\"1h\"]\ndecay = \"1d\"\n[[limit]]\nname = \"l\"\nscope = \"organisation\"\nactions = [\"message\"]\nwindow = { kind = \"anchored\", period = \"1h\" }\namount = 1\npenalty = \"p\"\n",
     );
     assert!(e.contains("an organisation's limit cannot have a penalty"), "{e}");
-    let e = with("[[limit]]\nname = \"l\"\nscope = \"team\"\nactions = [\"message\"]\nwindow = { kind = \"anchored\", period = \"1h\" }\namount = 1\n");
+    let e = with(
+        "[[limit]]\nname = \"l\"\nscope = \"team\"\nactions = [\"message\"]\nwindow = { kind = \"anchored\", period = \"1h\" }\namount = 1\n",
+    );
     assert!(e.contains("unknown scope `team`") && e.contains("member or organisation"), "{e}");
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pacekeeper_engine::{DecideRequest, Event, EventKind, MemberState, Policy, Reason};
 use pacekeeper_service::{FakeClock, Service, ServiceError};
-use pacekeeper_store::{Change, EmbeddedConfig, EmbeddedStore, Store, StoreError};
+use pacekeeper_store::{Change, EmbeddedConfig, EmbeddedStore, PairChange, Store, StoreError};
 
 /// A store that counts updates, or fails every one with a given error.
 #[derive(Clone)]
@@ -27,6 +27,20 @@ impl Store for Probe {
             return Err(fail());
         }
         self.inner.update(member, f).await
+    }
+    async fn update_pair<R, F>(&self, member: &str, org: &str, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut MemberState, &mut MemberState) -> PairChange<R> + Send + 'static,
+    {
+        self.updates.fetch_add(1, Ordering::SeqCst);
+        if let Some(fail) = self.fail {
+            return Err(fail());
+        }
+        self.inner.update_pair(member, org, f).await
+    }
+    fn atomic_pairs(&self) -> bool {
+        true
     }
     async fn read(&self, member: &str) -> Result<MemberState, StoreError> {
         self.inner.read(member).await

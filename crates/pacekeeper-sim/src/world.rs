@@ -260,6 +260,9 @@ impl<'a> World<'a> {
             tier: pop.tier.clone(),
             target: Some(format!("{}>{}", m, member.next_target)),
             note,
+            // Honest members know whom they invite: asked for the recipient's e-mail (a
+            // challenge), they give it. Spammers do not know it.
+            challenge_passed: (pop.role == crate::Role::Honest).then(|| "recipient_email".into()),
             ..Default::default()
         }
     }

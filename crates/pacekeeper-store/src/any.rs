@@ -2,7 +2,7 @@
 
 use pacekeeper_engine::MemberState;
 
-use crate::{Change, EmbeddedStore, RedisStore, RestrictedPage, Store, StoreError};
+use crate::{Change, EmbeddedStore, PairChange, RedisStore, RestrictedPage, Store, StoreError};
 
 /// The embedded store or the Redis store, whichever the configuration names.
 #[derive(Clone)]
@@ -22,6 +22,24 @@ impl Store for AnyStore {
         match self {
             AnyStore::Embedded(s) => s.update(member, f).await,
             AnyStore::Redis(s) => s.update(member, f).await,
+        }
+    }
+
+    async fn update_pair<R, F>(&self, member: &str, org: &str, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut MemberState, &mut MemberState) -> PairChange<R> + Send + 'static,
+    {
+        match self {
+            AnyStore::Embedded(s) => s.update_pair(member, org, f).await,
+            AnyStore::Redis(s) => s.update_pair(member, org, f).await,
+        }
+    }
+
+    fn atomic_pairs(&self) -> bool {
+        match self {
+            AnyStore::Embedded(s) => s.atomic_pairs(),
+            AnyStore::Redis(s) => s.atomic_pairs(),
         }
     }
 

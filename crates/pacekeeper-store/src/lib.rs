@@ -51,6 +51,15 @@ impl<R> Change<R> {
     }
 }
 
+/// What a two-subject update closure returns ([`Store::update_pair`]).
+#[derive(Debug)]
+pub struct PairChange<R> {
+    /// The output, whether anything changed, and the member's time-to-live.
+    pub change: Change<R>,
+    /// The organisation's time-to-live, for stores that track expiry.
+    pub org_ttl: Option<Duration>,
+}
+
 /// A place member states live. Implementations must make [`Store::update`] atomic per member
 /// under any concurrency, across every process that shares the store.
 pub trait Store: Clone + Send + Sync + 'static {
@@ -62,6 +71,30 @@ pub trait Store: Clone + Send + Sync + 'static {
     where
         R: Send + 'static,
         F: FnMut(&mut MemberState) -> Change<R> + Send + 'static;
+
+    /// Runs `f` on a member's state and an organisation's (`org` is the organisation's key)
+    /// as one decision, and writes what it changed. Returns `f`'s output once both writes are
+    /// durable.
+    ///
+    /// A store that [writes pairs atomically](Store::atomic_pairs) runs `f` once with both
+    /// states held and writes both in one step. Others write the organisation first, then the
+    /// member, each by compare-and-set, and rerun `f` after a lost race on either — also on
+    /// an organisation state that holds this very update's earlier write, so `f` must find
+    /// its own earlier charge there and not charge again (the engine's reservation tickets
+    /// do this).
+    fn update_pair<R, F>(&self, member: &str, org: &str, f: F) -> impl Future<Output = Result<R, StoreError>> + Send
+    where
+        R: Send + 'static,
+        F: FnMut(&mut MemberState, &mut MemberState) -> PairChange<R> + Send + 'static,
+    {
+        let _ = (member, org, f);
+        async { Err(StoreError::Unsupported("limits counted per organisation (two-subject updates)")) }
+    }
+
+    /// Whether [`Store::update_pair`] writes both states in one atomic step.
+    fn atomic_pairs(&self) -> bool {
+        false
+    }
 
     /// The member's state, or the default state for a member never seen.
     fn read(&self, member: &str) -> impl Future<Output = Result<MemberState, StoreError>> + Send;
@@ -138,6 +171,12 @@ pub const REDIS_AUDIT_RECORDS: usize = 1_000_000;
 /// restrictions index leaves them out. Member ids hold no control characters, so no member id
 /// starts with it.
 pub const AUX_PREFIX: &str = "\u{1}";
+
+/// The key an organisation's state is kept under: an auxiliary key (not a member), one per
+/// organisation id.
+pub fn organisation_key(id: &str) -> String {
+    format!("{AUX_PREFIX}org:{id}")
+}
 
 /// The longest member id a store accepts, in bytes (256 characters of up to four bytes).
 pub const MAX_MEMBER_ID: usize = 1024;

@@ -34,10 +34,12 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Script, Value};
 use tokio::sync::oneshot;
 
-use crate::{Change, ConfigError, RestrictedPage, Store, StoreError};
+use crate::{Change, ConfigError, PairChange, RestrictedPage, Store, StoreError};
 
 #[path = "redis_index.rs"]
 mod index;
+#[path = "redis_pair.rs"]
+mod pair;
 
 /// Compare-and-set of one member's value.
 /// KEYS[1]: the member's key. ARGV[1]: the value the update read ('' when absent).
@@ -561,6 +563,18 @@ impl Store for RedisStore {
         }
         let output = out.lock().ok().and_then(|mut o| o.take());
         output.ok_or_else(|| StoreError::Internal("the update produced no output"))
+    }
+
+    async fn update_pair<R, F>(&self, member: &str, org: &str, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut MemberState, &mut MemberState) -> PairChange<R> + Send + 'static,
+    {
+        self.update_both(member, org, f).await
+    }
+
+    fn atomic_pairs(&self) -> bool {
+        false
     }
 
     async fn read(&self, member: &str) -> Result<MemberState, StoreError> {

@@ -3,9 +3,12 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use pacekeeper_engine::{DecideRequest, MemberState, Policy, decide, lift, member_view};
+use pacekeeper_engine::{
+    DecideRequest, MemberState, Policy, decide, decide_with_organisation, lift, member_view, organisation_view,
+};
 use pacekeeper_store::{
-    Change, Durability, EmbeddedConfig, EmbeddedStore, RedisConfig, RedisStore, Restricted, RestrictedPage, Store,
+    Change, Durability, EmbeddedConfig, EmbeddedStore, PairChange, RedisConfig, RedisStore, Restricted, RestrictedPage,
+    Store, organisation_key,
 };
 use pacekeeper_testkit::{RedisCluster, RedisServer};
 
@@ -94,6 +97,111 @@ async fn an_update_that_panics_leaves_its_member_usable<S: Store>(store: S) {
     assert_eq!(store.read("ada").await.unwrap().tier, None);
 }
 
+/// Each member 20 messages an hour; their organisation 40 between all of them.
+const TEAM: &str = r#"
+name = "team"
+tiers = ["free"]
+default_tier = "free"
+actions = ["message"]
+
+[[limit]]
+name = "member_hourly"
+actions = ["message"]
+window = { kind = "sliding", period = "60m", granularity = "1m" }
+amount = 20
+
+[[limit]]
+name = "team_hourly"
+scope = "organisation"
+actions = ["message"]
+window = { kind = "anchored", period = "1h" }
+amount = 40
+"#;
+
+fn team() -> Arc<Policy> {
+    Arc::new(Policy::from_toml("team.toml", TEAM).unwrap())
+}
+
+fn message(member: &str) -> DecideRequest {
+    DecideRequest {
+        member: member.into(),
+        action: "message".into(),
+        organisation: Some("acme".into()),
+        ..Default::default()
+    }
+}
+
+/// Decides `req` for a member and the organisation `acme` through the store, the way the
+/// service does: a ticket unless the store writes both at once.
+async fn decide_pair_via<S: Store>(store: &S, policy: &Arc<Policy>, req: DecideRequest) -> bool {
+    static TICKETS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let ticket = (!store.atomic_pairs()).then(|| TICKETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let policy = policy.clone();
+    let member = req.member.clone();
+    store
+        .update_pair(&member, &organisation_key("acme"), move |st, org| {
+            let d = decide_with_organisation(&policy, st, org, ticket, &req, now()).unwrap();
+            let changed = !d.dry_run && !d.duplicate;
+            PairChange { change: Change::new(d.allowed, changed), org_ttl: None }
+        })
+        .await
+        .unwrap()
+}
+
+async fn team_used<S: Store>(store: &S, policy: &Policy) -> u64 {
+    let st = store.read(&organisation_key("acme")).await.unwrap();
+    organisation_view(policy, &st, now()).limits[0].used
+}
+
+async fn a_two_subject_update_charges_both_or_neither<S: Store>(store: S) {
+    let policy = team();
+    let dry = DecideRequest { dry_run: true, ..message("ada") };
+    assert!(decide_pair_via(&store, &policy, dry).await);
+    assert_eq!(
+        store.read(&organisation_key("acme")).await.unwrap(),
+        MemberState::default(),
+        "a dry run writes nothing"
+    );
+    for i in 0..40 {
+        assert!(decide_pair_via(&store, &policy, message(&format!("m{}", i % 2))).await);
+    }
+    let before = store.read("bob").await.unwrap();
+    assert!(!decide_pair_via(&store, &policy, message("bob")).await, "the organisation is out of room");
+    assert_eq!(store.read("bob").await.unwrap(), before, "nothing charged to the member");
+    assert_eq!(team_used(&store, &policy).await, 40);
+    let m0 = store.read("m0").await.unwrap();
+    assert_eq!(member_view(&policy, &m0, now()).limits[0].used, 20);
+}
+
+/// 64 clients send 4 messages each for 8 members of one organisation: the members have room
+/// for 160, the organisation for 40, and exactly 40 go through.
+async fn concurrent_two_subject_updates_admit_exactly_the_organisations_amount<S: Store>(store: S) {
+    let policy = team();
+    let mut tasks = Vec::new();
+    for client in 0..64 {
+        let (store, policy) = (store.clone(), policy.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut allowed = 0;
+            for _ in 0..4 {
+                allowed += usize::from(decide_pair_via(&store, &policy, message(&format!("m{}", client % 8))).await);
+            }
+            allowed
+        }));
+    }
+    let mut allowed = 0;
+    for t in tasks {
+        allowed += t.await.unwrap();
+    }
+    assert_eq!(allowed, 40, "exactly the organisation's amount");
+    assert_eq!(team_used(&store, &policy).await, 40);
+    let mut members = 0;
+    for m in 0..8 {
+        let st = store.read(&format!("m{m}")).await.unwrap();
+        members += member_view(&policy, &st, now()).limits[0].used;
+    }
+    assert_eq!(members, 40, "the members counted what the organisation did");
+}
+
 fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
@@ -173,6 +281,18 @@ macro_rules! stamp {
             async fn the_audit_log_reads_back_newest_first() {
                 let (store, _guard) = $make;
                 super::the_audit_log_reads_back_newest_first(store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_two_subject_update_charges_both_or_neither() {
+                let (store, _guard) = $make;
+                super::a_two_subject_update_charges_both_or_neither(store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn concurrent_two_subject_updates_admit_exactly_the_organisations_amount() {
+                let (store, _guard) = $make;
+                super::concurrent_two_subject_updates_admit_exactly_the_organisations_amount(store).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

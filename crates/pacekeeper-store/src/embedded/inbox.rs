@@ -82,22 +82,30 @@ impl Inbox {
     /// Queues a job and returns its sequence number. Numbers are given out under the queue's
     /// lock, so the queue holds jobs in sequence order and "written up to N" means every
     /// write numbered N or less.
-    pub(super) fn push(&self, mut job: Job) -> Result<u64, StoreError> {
+    pub(super) fn push(&self, job: Job) -> Result<u64, StoreError> {
+        self.push_all([job])
+    }
+
+    /// Queues jobs one after the other, in one step: they get consecutive numbers and the
+    /// committer takes them in the same group, so they reach the log in one write. Returns
+    /// the last one's number.
+    pub(super) fn push_all<const N: usize>(&self, jobs: [Job; N]) -> Result<u64, StoreError> {
         let mut q = self.queue.lock().map_err(|_| StoreError::Internal("the committer queue is poisoned"))?;
         if q.closed {
             return Err(StoreError::Closed);
         }
-        q.last_seq += 1;
-        let seq = q.last_seq;
-        job.set_seq(seq);
-        q.urgent |= job.urgent();
-        q.jobs.push(job);
+        for mut job in jobs {
+            q.last_seq += 1;
+            job.set_seq(q.last_seq);
+            q.urgent |= job.urgent();
+            q.jobs.push(job);
+        }
         let full = q.jobs.len() >= MAX_QUEUED || (q.gathering && q.jobs.len() >= GATHER_MAX);
         if q.idle && (full || (q.urgent && !q.gathering)) {
             q.idle = false;
             self.wake.notify_one();
         }
-        Ok(seq)
+        Ok(q.last_seq)
     }
 
     /// Swaps every queued job into `into` (which must be empty).

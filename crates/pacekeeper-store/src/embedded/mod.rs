@@ -33,6 +33,7 @@ mod audit;
 mod committer;
 mod inbox;
 mod open;
+mod pair;
 mod restricted;
 mod syncer;
 mod wal;
@@ -54,7 +55,7 @@ use self::committer::Committer;
 use self::inbox::{Inbox, Job, Pending};
 use self::syncer::SyncQueue;
 use self::wal::Wal;
-use crate::{Change, RestrictedPage, Store, StoreError};
+use crate::{Change, PairChange, RestrictedPage, Store, StoreError};
 
 const SHARDS: usize = 64;
 
@@ -320,8 +321,28 @@ impl EmbeddedStore {
     }
 
     fn shard(&self, member: &str) -> &Shard {
-        let h = self.inner.hasher.hash_one(member) as usize;
-        &self.inner.shared.shards[h % SHARDS]
+        &self.inner.shared.shards[self.shard_index(member)]
+    }
+
+    fn shard_index(&self, member: &str) -> usize {
+        self.inner.hasher.hash_one(member) as usize % SHARDS
+    }
+
+    /// The member's cache entry in its locked shard, read from fjall on a miss.
+    fn cached_entry<'m>(
+        &self,
+        shard: &'m mut HashMap<Box<str>, Entry>,
+        member: &str,
+    ) -> Result<&'m mut Entry, StoreError> {
+        if shard.contains_key(member) {
+            self.inner.shared.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.inner.shared.stats.cache_misses.fetch_add(1, Ordering::Relaxed);
+            let loaded = self.load(member)?;
+            self.make_room(shard)?;
+            shard.insert(member.into(), Entry { bytes: loaded, seq: 0 });
+        }
+        shard.get_mut(member).ok_or(StoreError::Internal("a cache entry vanished"))
     }
 
     /// Evicts entries fjall holds (and, in strict mode, whose write is fsynced) while the shard
@@ -405,6 +426,12 @@ impl EmbeddedStore {
     /// returns its sequence number and, when `answer` waits on it and the mode says so, what
     /// to wait on.
     fn queue(&self, member: &str, value: Option<Vec<u8>>, answer: bool) -> Result<(u64, Option<Pending>), StoreError> {
+        let (job, rx) = self.write_job(member, value, answer);
+        Ok((self.inner.inbox.push(job)?, rx))
+    }
+
+    /// The write of a member's new value, and what its answer waits on when `answer` does.
+    fn write_job(&self, member: &str, value: Option<Vec<u8>>, answer: bool) -> (Job, Option<Pending>) {
         let (waiter, rx) = match self.inner.durability {
             Durability::Strict | Durability::Process if answer => {
                 let (tx, rx) = oneshot::channel();
@@ -412,8 +439,7 @@ impl EmbeddedStore {
             }
             _ => (None, None),
         };
-        let seq = self.inner.inbox.push(Job::Write { key: member.as_bytes().into(), value, seq: 0, waiter })?;
-        Ok((seq, rx))
+        (Job::Write { key: member.as_bytes().into(), value, seq: 0, waiter }, rx)
     }
 
     /// What an answer resting on the write numbered `seq` (without a write of its own) waits
@@ -470,17 +496,7 @@ impl Store for EmbeddedStore {
             // A closure that panics leaves the map as it was (the entry changes only after the
             // closure returns), so a poisoned lock is safe to take over.
             let mut shard = self.shard(member).lock().unwrap_or_else(PoisonError::into_inner);
-            if shard.contains_key(member) {
-                self.inner.shared.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-            } else {
-                self.inner.shared.stats.cache_misses.fetch_add(1, Ordering::Relaxed);
-                let loaded = self.load(member)?;
-                self.make_room(&mut shard)?;
-                shard.insert(member.into(), Entry { bytes: loaded, seq: 0 });
-            }
-            let Some(entry) = shard.get_mut(member) else {
-                return Err(StoreError::Internal("a cache entry vanished"));
-            };
+            let entry = self.cached_entry(&mut shard, member)?;
             let mut next = entry.state(member)?;
             let restricted_before = next.restricted_until();
             let change = f(&mut next);
@@ -508,6 +524,18 @@ impl Store for EmbeddedStore {
         };
         self.wait(pending).await?;
         Ok(output)
+    }
+
+    async fn update_pair<R, F>(&self, member: &str, org: &str, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut MemberState, &mut MemberState) -> PairChange<R> + Send + 'static,
+    {
+        self.update_both(member, org, f).await
+    }
+
+    fn atomic_pairs(&self) -> bool {
+        true
     }
 
     async fn read(&self, member: &str) -> Result<MemberState, StoreError> {
