@@ -598,6 +598,19 @@ impl AmountValue {
     }
 }
 
+/// A `PUT /v1/organisations/{id}` body. Absent fields are left as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationUpdate {
+    /// The tier of the organisation's limits.
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// Amounts by limit name that replace the policy's for this organisation; `null` removes
+    /// one.
+    #[serde(default)]
+    pub overrides: Option<BTreeMap<String, Option<AmountValue>>>,
+}
+
 /// A `PUT /v1/members/{id}` body. Absent fields are left as they are.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

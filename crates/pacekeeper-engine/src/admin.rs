@@ -5,11 +5,11 @@
 
 use jiff::Timestamp;
 
-pub use pacekeeper_api::{AmountValue, MemberUpdate, Unlimited};
+pub use pacekeeper_api::{AmountValue, MemberUpdate, OrganisationUpdate, Unlimited};
 
 use crate::decision::RequestError;
 use crate::engine::end_restrictions;
-use crate::policy::{Policy, RestrictionKind, Window};
+use crate::policy::{Policy, RestrictionKind, Scope, Window};
 use crate::state::{Ending, MemberState};
 use crate::time::ms;
 
@@ -47,6 +47,22 @@ pub fn update_member(policy: &Policy, st: &mut MemberState, u: &MemberUpdate) ->
         }
     }
     Ok(())
+}
+
+/// Applies an organisation update: its tier and overrides, which must name limits that count
+/// per organisation. Validates everything before changing anything.
+pub fn update_organisation(policy: &Policy, st: &mut MemberState, u: &OrganisationUpdate) -> Result<(), RequestError> {
+    for name in u.overrides.iter().flat_map(|o| o.keys()) {
+        if policy.limits.iter().any(|l| &*l.name == name.as_str() && l.scope == Scope::Member) {
+            let known = policy.limits.iter().filter(|l| l.scope == Scope::Organisation).map(|l| &*l.name);
+            return Err(RequestError::UnknownLimit {
+                limit: name.clone(),
+                known: known.collect::<Vec<_>>().join(", "),
+            });
+        }
+    }
+    let as_member = MemberUpdate { tier: u.tier.clone(), overrides: u.overrides.clone(), ..MemberUpdate::default() };
+    update_member(policy, st, &as_member)
 }
 
 /// Lifts every restriction (an admin's decision); verification restrictions too.

@@ -37,7 +37,10 @@ mod summary;
 pub mod time;
 mod together;
 
-pub use admin::{AmountValue, MemberUpdate, Unlimited, grant_credits, lift, update_member, verify};
+pub use admin::{
+    AmountValue, MemberUpdate, OrganisationUpdate, Unlimited, grant_credits, lift, update_member, update_organisation,
+    verify,
+};
 pub use decision::*;
 pub use engine::{
     apply_event, contains_link, decide, decide_with_organisation, member_view, organisation_view, validate_event,
@@ -47,4 +50,4 @@ pub use policy_file::{Diagnostic, PolicyError};
 pub use presets::{LoadError, PRESETS};
 pub use state::{Ending, MemberState, STATE_VERSION, STATE_VERSION_EXTRAS, StateError, UNTIL_VERIFIED};
 pub use summary::{LimitSummary, PenaltySummary, PolicySummary, duration_words, policy_summary};
-pub use together::{BatchError, decide_together};
+pub use together::{BatchError, decide_together, decide_together_with_organisation};

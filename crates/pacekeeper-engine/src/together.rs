@@ -1,11 +1,37 @@
 //! Several requests of one member decided as one (a gateway's descriptors for one call):
-//! every one allowed and charged, or nothing charged at all.
+//! every one allowed and charged, or nothing charged at all — to the member or, when the
+//! requests count per organisation, to the organisation.
 
 use jiff::Timestamp;
 
 use crate::decision::{DecideRequest, Decision, RequestError};
-use crate::engine::decide;
+use crate::engine::{decide, decide_with_organisation, release_reservation};
 use crate::state::MemberState;
+
+/// The organisation's side of a batch: its state and the batch's ticket (see
+/// [`decide_with_organisation`]); request `i` reserves under `ticket + i`.
+struct Org<'a> {
+    state: &'a mut MemberState,
+    ticket: Option<u64>,
+}
+
+/// Decides request `i` of a batch on the states given.
+fn one(
+    policy: &crate::Policy,
+    st: &mut MemberState,
+    org: Option<(&mut MemberState, Option<u64>)>,
+    i: usize,
+    r: &DecideRequest,
+    now: Timestamp,
+) -> Result<Decision, BatchError> {
+    let d = match org {
+        Some((o, ticket)) => {
+            decide_with_organisation(policy, st, o, ticket.map(|t| t.wrapping_add(i as u64)), r, now)
+        }
+        None => decide(policy, st, r, now),
+    };
+    d.map_err(|error| BatchError { index: i, error })
+}
 
 /// A request of a batch the engine cannot evaluate, and its position.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,24 +66,58 @@ pub fn decide_together(
     reqs: &[DecideRequest],
     now: Timestamp,
 ) -> Result<Vec<Decision>, BatchError> {
-    let at = |index| move |error| BatchError { index, error };
-    if let [one] = reqs {
-        return decide(policy, st, one, now).map(|d| vec![d]).map_err(at(0));
+    together(policy, st, None, reqs, now)
+}
+
+/// [`decide_together`] for a member acting for an organisation: all or nothing across the
+/// member and the organisation (`org`, with `ticket` as in [`decide_with_organisation`]).
+pub fn decide_together_with_organisation(
+    policy: &crate::Policy,
+    st: &mut MemberState,
+    org: &mut MemberState,
+    ticket: Option<u64>,
+    reqs: &[DecideRequest],
+    now: Timestamp,
+) -> Result<Vec<Decision>, BatchError> {
+    together(policy, st, Some(Org { state: org, ticket }), reqs, now)
+}
+
+fn together(
+    policy: &crate::Policy,
+    st: &mut MemberState,
+    mut org: Option<Org<'_>>,
+    reqs: &[DecideRequest],
+    now: Timestamp,
+) -> Result<Vec<Decision>, BatchError> {
+    if let [r] = reqs {
+        let d = one(policy, st, org.as_mut().map(|o| (&mut *o.state, o.ticket)), 0, r, now)?;
+        return Ok(vec![d]);
     }
     let mut work = st.clone();
+    let mut work_org = org.as_ref().map(|o| o.state.clone());
     let mut out = Vec::with_capacity(reqs.len());
     for (i, r) in reqs.iter().enumerate() {
-        let d = decide(policy, &mut work, r, now).map_err(at(i))?;
+        let ticket = org.as_ref().and_then(|o| o.ticket);
+        let d = one(policy, &mut work, work_org.as_mut().map(|o| (o, ticket)), i, r, now)?;
         if !d.allowed {
             // Every request must be valid before anything is recorded.
             for (j, later) in reqs.iter().enumerate().skip(i + 1) {
-                decide(policy, &mut st.clone(), &preview(later), now).map_err(at(j))?;
+                decide(policy, &mut st.clone(), &preview(later), now).map_err(|error| BatchError { index: j, error })?;
+            }
+            if let Some(o) = &mut org {
+                // An earlier run of this batch may have reserved: nothing stays charged.
+                for (j, r) in reqs.iter().enumerate() {
+                    release_reservation(policy, o.state, o.ticket.map(|t| t.wrapping_add(j as u64)), r, now);
+                }
             }
             return deny_together(policy, st, reqs, i, d, now);
         }
         out.push(d);
     }
     *st = work;
+    if let (Some(o), Some(w)) = (org, work_org) {
+        *o.state = w;
+    }
     Ok(out)
 }
 

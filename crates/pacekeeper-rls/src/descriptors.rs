@@ -7,8 +7,20 @@ use pacekeeper_engine::DecideRequest;
 use tonic::Status;
 
 /// The keys a descriptor may carry.
-pub const KEYS: &[&str] =
-    &["member", "action", "tier", "target", "channel", "note", "cost", "dry_run", "request_id", "at"];
+pub const KEYS: &[&str] = &[
+    "member",
+    "action",
+    "tier",
+    "target",
+    "channel",
+    "note",
+    "cost",
+    "dry_run",
+    "request_id",
+    "at",
+    "organisation",
+    "challenge_passed",
+];
 
 /// The decide requests of a gateway's request, one per descriptor, in order.
 pub fn requests(req: &RateLimitRequest, ignore: &[String]) -> Result<Vec<DecideRequest>, Status> {
@@ -71,6 +83,8 @@ fn entries(d: &RateLimitDescriptor, ignore: &[String]) -> Result<(DecideRequest,
             "channel" => r.channel = Some(v),
             "note" => r.note = Some(v),
             "request_id" => r.request_id = Some(v),
+            "organisation" => r.organisation = Some(v),
+            "challenge_passed" => r.challenge_passed = Some(v),
             "cost" => cost = Some(number(&v).ok_or_else(|| format!(".cost: `{v}` is not a whole number"))?),
             "dry_run" => r.dry_run = flag(&v).ok_or_else(|| format!(".dry_run: `{v}` is neither true nor false"))?,
             "at" => r.at = Some(v.parse().map_err(|e| format!(".at: `{v}` is not an RFC 3339 instant ({e})"))?),

@@ -104,7 +104,7 @@ pub fn status(e: ServiceError) -> Status {
         ServiceError::Auth(a) if a.unauthenticated() => Status::unauthenticated(message),
         ServiceError::Auth(_) | ServiceError::Link(_) => Status::permission_denied(message),
         ServiceError::StoreUnavailable(_) => Status::unavailable(message),
-        ServiceError::UnknownMember(_) => Status::not_found(message),
+        ServiceError::UnknownMember(_) | ServiceError::UnknownOrganisation(_) => Status::not_found(message),
         ServiceError::StoreFailed(_)
         | ServiceError::InvalidPolicy(_)
         | ServiceError::Internal(_)

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use pacekeeper_engine::{DecideRequest, Event, MemberUpdate, field_at_fault};
+use pacekeeper_engine::{DecideRequest, Event, MemberUpdate, OrganisationUpdate, field_at_fault};
 use pacekeeper_service::Service;
 use pacekeeper_store::Store;
 use serde::Deserialize;
@@ -141,6 +141,32 @@ pub async fn update_member<S: Store>(
 ) -> Answer {
     let update: MemberUpdate = parse_json(&headers, body, app.max_body_bytes)?;
     Ok(Json(app.update_member(&id, update, &actor).await?).into_response())
+}
+
+pub async fn organisation<S: Store>(
+    State(app): App<S>,
+    _: Granted<DecideScope>,
+    MemberId(id): MemberId,
+    query: Result<Query<AtQuery>, QueryRejection>,
+) -> Answer {
+    let Query(q) = query.map_err(|e| Problem::bad_field("at", e.body_text()))?;
+    Ok(Json(app.organisation(&id, q.at).await?).into_response())
+}
+
+pub async fn update_organisation<S: Store>(
+    State(app): App<S>,
+    Admin(actor): Admin,
+    MemberId(id): MemberId,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let update: OrganisationUpdate = parse_json(&headers, body, app.max_body_bytes)?;
+    Ok(Json(app.update_organisation(&id, update, &actor).await?).into_response())
+}
+
+pub async fn erase_organisation<S: Store>(State(app): App<S>, Admin(actor): Admin, MemberId(id): MemberId) -> Answer {
+    app.erase_organisation(&id, &actor).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn lift<S: Store>(State(app): App<S>, Admin(actor): Admin, MemberId(id): MemberId) -> Answer {

@@ -36,6 +36,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/members/{id}/verify"),
     ("post", "/v1/members/{id}/credits"),
     ("post", "/v1/members/{id}/view-link"),
+    ("get", "/v1/organisations/{id}"),
+    ("put", "/v1/organisations/{id}"),
+    ("delete", "/v1/organisations/{id}"),
     ("get", "/v1/restrictions"),
     ("get", "/v1/audit"),
     ("get", "/v1/policy"),
@@ -61,6 +64,12 @@ pub fn app<S: Store>(state: Arc<Service<S>>) -> Router {
         .route("/v1/members/{id}/verify", post(handlers::verify::<S>))
         .route("/v1/members/{id}/credits", post(handlers::credits::<S>))
         .route("/v1/members/{id}/view-link", post(handlers::view_link::<S>))
+        .route(
+            "/v1/organisations/{id}",
+            get(handlers::organisation::<S>)
+                .put(handlers::update_organisation::<S>)
+                .delete(handlers::erase_organisation::<S>),
+        )
         .route("/v1/restrictions", get(handlers::restrictions::<S>))
         .route("/v1/audit", get(handlers::audit::<S>))
         .route("/v1/policy", get(handlers::policy::<S>))

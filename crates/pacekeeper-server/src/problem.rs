@@ -137,7 +137,9 @@ impl From<ServiceError> for Problem {
                 field,
                 "`at` is accepted only when the server runs with --trust-client-time (replay, back-testing, tests); remove it",
             ),
-            ServiceError::UnknownMember(id) => Problem::not_found(format!("no stored state for member `{id}`")),
+            e @ (ServiceError::UnknownMember(_) | ServiceError::UnknownOrganisation(_)) => {
+                Problem::not_found(e.to_string())
+            }
             ServiceError::Auth(a) if a.unauthenticated() => Problem::unauthorized(a.to_string()),
             ServiceError::Auth(a) => Problem::forbidden(a.to_string()),
             e @ ServiceError::StoreUnavailable(_) => Problem::unavailable(e.to_string()),

@@ -88,6 +88,9 @@ impl<S: Store> Service<S> {
         if let Some(at) = update.created_at {
             validate::instant("created_at", at)?;
         }
+        if let Some(org) = update.organisation.as_deref().filter(|o| !o.is_empty()) {
+            validate::identifier("organisation", org)?;
+        }
         let member = id.to_string();
         let what = describe_update(&update);
         let answer = self
@@ -196,18 +199,28 @@ impl<S: Store> Service<S> {
     /// Runs an admin change on one member. `f` gets the policy and the instant of the
     /// request, read once, so the change and its answer see the same ones; on `Err` nothing
     /// is written.
-    async fn admin_change<R, F>(&self, id: &str, mut f: F) -> Result<R, ServiceError>
+    async fn admin_change<R, F>(&self, id: &str, f: F) -> Result<R, ServiceError>
     where
         R: Send + 'static,
         F: FnMut(&Policy, &mut MemberState, Timestamp) -> Result<R, RequestError> + Send + 'static,
     {
         validate::identifier("id", id)?;
+        self.change_key(id, f).await
+    }
+
+    /// Runs an admin change on the state stored under `key` (a member's id, or an
+    /// organisation's key), as [`Service::admin_change`] does.
+    pub(crate) async fn change_key<R, F>(&self, key: &str, mut f: F) -> Result<R, ServiceError>
+    where
+        R: Send + 'static,
+        F: FnMut(&Policy, &mut MemberState, Timestamp) -> Result<R, RequestError> + Send + 'static,
+    {
         let policy = self.policy();
         let now = self.clock.now();
         let track = self.store.tracks_expiry();
         let out = self
             .store
-            .update(id, move |st| {
+            .update(key, move |st| {
                 let r = f(&policy, st, now);
                 let changed = r.is_ok();
                 change(&policy, st, r, changed, track, now)

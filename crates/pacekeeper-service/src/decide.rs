@@ -1,8 +1,15 @@
 //! Decisions: one request, or several of one member decided as one (a gateway's
 //! descriptors), with fail-open on a store outage and metrics after the answer.
 
-use pacekeeper_engine::{BatchError, DecideRequest, Decision, decide, decide_together};
-use pacekeeper_store::Store;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use jiff::Timestamp;
+use pacekeeper_engine::{
+    BatchError, DecideRequest, Decision, Policy, RequestError, decide, decide_together,
+    decide_together_with_organisation, decide_with_organisation,
+};
+use pacekeeper_store::{PairChange, Store, StoreError, organisation_key};
 
 use crate::clock::Stopwatch;
 use crate::{Service, ServiceError, change, validate};
@@ -16,16 +23,12 @@ impl<S: Store> Service<S> {
         let policy = self.policy();
         let member = req.member.clone();
         let action = req.action.clone();
-        let track = self.store.tracks_expiry();
         let shadowed = (self.shadow.is_some() || self.recorder.is_some()).then(|| req.clone());
-        let outcome = self
-            .store
-            .update(&member, move |st| {
-                let r = decide(&policy, st, &req, now);
-                let changed = matches!(&r, Ok(d) if !d.dry_run && !d.duplicate);
-                change(&policy, st, r, changed, track, now)
-            })
-            .await;
+        let outcome = match self.organisation_for(&policy, std::slice::from_ref(&req)).await {
+            Ok(None) => self.decide_alone(policy, req, now).await,
+            Ok(Some(org)) => self.decide_with(policy, req, &org, now).await,
+            Err(e) => Err(e),
+        };
         let d = match outcome {
             Ok(r) => r?,
             Err(e) => self.unchecked(e)?,
@@ -62,17 +65,12 @@ impl<S: Store> Service<S> {
         }
         let now = now.unwrap_or_else(|| self.clock.now());
         let policy = self.policy();
-        let track = self.store.tracks_expiry();
         let actions: Vec<String> = reqs.iter().map(|r| r.action.clone()).collect();
         let shadowed = (self.shadow.is_some() || self.recorder.is_some()).then(|| reqs.clone());
-        let outcome = self
-            .store
-            .update(&member, move |st| {
-                let r = decide_together(&policy, st, &reqs, now);
-                let changed = matches!(&r, Ok(ds) if ds.iter().any(|d| !d.dry_run && !d.duplicate));
-                change(&policy, st, r, changed, track, now)
-            })
-            .await;
+        let outcome = match self.organisation_for(&policy, &reqs).await {
+            Ok(org) => self.batch(policy, reqs, org, now).await,
+            Err(e) => Err(e),
+        };
         let ds = match outcome {
             Ok(r) => r.map_err(|BatchError { index, error }| ServiceError::from(error).within(&format!("[{index}]."))),
             Err(e) => self.unchecked(e).map(|d| vec![d; actions.len()]),
@@ -94,6 +92,94 @@ impl<S: Store> Service<S> {
         Ok(ds)
     }
 
+    /// The organisation requests are decided with: only when one of them counts per
+    /// organisation; the requests' own (the first that names one), else the member record's
+    /// (one read). A member whose organisation changes between that read and the decision is
+    /// decided with the one read.
+    async fn organisation_for(&self, policy: &Policy, reqs: &[DecideRequest]) -> Result<Option<String>, StoreError> {
+        if !reqs.iter().any(|r| policy.counts_organisations(&r.action)) {
+            return Ok(None);
+        }
+        if let Some(org) = reqs.iter().find_map(|r| r.organisation.clone()) {
+            return Ok(Some(org));
+        }
+        let Some(first) = reqs.first() else { return Ok(None) };
+        Ok(self.store.read(&first.member).await?.organisation)
+    }
+
+    /// A ticket for a store that writes the two subjects one after the other.
+    fn ticket(&self, requests: usize) -> Option<u64> {
+        (!self.store.atomic_pairs()).then(|| self.tickets.fetch_add(requests as u64, Ordering::Relaxed))
+    }
+
+    async fn decide_alone(
+        &self,
+        policy: Arc<Policy>,
+        req: DecideRequest,
+        now: Timestamp,
+    ) -> Result<Result<Decision, RequestError>, StoreError> {
+        let track = self.store.tracks_expiry();
+        let member = req.member.clone();
+        self.store
+            .update(&member, move |st| {
+                let r = decide(&policy, st, &req, now);
+                let changed = matches!(&r, Ok(d) if !d.dry_run && !d.duplicate);
+                change(&policy, st, r, changed, track, now)
+            })
+            .await
+    }
+
+    /// One request counted for the member and their organisation, all or nothing.
+    async fn decide_with(
+        &self,
+        policy: Arc<Policy>,
+        req: DecideRequest,
+        org: &str,
+        now: Timestamp,
+    ) -> Result<Result<Decision, RequestError>, StoreError> {
+        let track = self.store.tracks_expiry();
+        let ticket = self.ticket(1);
+        let member = req.member.clone();
+        self.store
+            .update_pair(&member, &organisation_key(org), move |st, o| {
+                let r = decide_with_organisation(&policy, st, o, ticket, &req, now);
+                // A repeat may give back a reservation: written if the bytes changed.
+                let changed = matches!(&r, Ok(d) if !d.dry_run);
+                pair_change(&policy, st, o, r, changed, track, now)
+            })
+            .await
+    }
+
+    /// Several requests of one member, with or without their organisation.
+    async fn batch(
+        &self,
+        policy: Arc<Policy>,
+        reqs: Vec<DecideRequest>,
+        org: Option<String>,
+        now: Timestamp,
+    ) -> Result<Result<Vec<Decision>, BatchError>, StoreError> {
+        let track = self.store.tracks_expiry();
+        let member = reqs.first().map(|r| r.member.clone()).unwrap_or_default();
+        let Some(org) = org else {
+            return self
+                .store
+                .update(&member, move |st| {
+                    let r = decide_together(&policy, st, &reqs, now);
+                    let changed = matches!(&r, Ok(ds) if ds.iter().any(|d| !d.dry_run && !d.duplicate));
+                    change(&policy, st, r, changed, track, now)
+                })
+                .await;
+        };
+        let ticket = self.ticket(reqs.len());
+        self.store
+            .update_pair(&member, &organisation_key(&org), move |st, o| {
+                let r = decide_together_with_organisation(&policy, st, o, ticket, &reqs, now);
+                let changed = matches!(&r, Ok(ds) if ds.iter().any(|d| !d.dry_run));
+                pair_change(&policy, st, o, r, changed, track, now)
+            })
+            .await
+    }
+
     /// The answer when the store failed: allowed unchecked if the store is only unreachable
     /// and the service fails open; otherwise the error.
     fn unchecked(&self, e: pacekeeper_store::StoreError) -> Result<Decision, ServiceError> {
@@ -104,6 +190,20 @@ impl<S: Store> Service<S> {
         }
         Err(ServiceError::store(e))
     }
+}
+
+/// What the store writes for a decision over a member and their organisation.
+fn pair_change<R>(
+    policy: &Policy,
+    st: &pacekeeper_engine::MemberState,
+    org: &pacekeeper_engine::MemberState,
+    output: R,
+    changed: bool,
+    track: bool,
+    now: Timestamp,
+) -> PairChange<R> {
+    let org_ttl = change(policy, org, (), changed, track, now).ttl;
+    PairChange { change: change(policy, st, output, changed, track, now), org_ttl }
 }
 
 /// Counts a decision in `pacekeeper_decisions_total`.

@@ -23,6 +23,9 @@ pub enum ServiceError {
     /// An admin operation named a member with no stored state.
     #[error("no stored state for member `{0}`")]
     UnknownMember(String),
+    /// An admin operation named an organisation with no stored state.
+    #[error("no stored state for organisation `{0}`")]
+    UnknownOrganisation(String),
     /// The caller is not identified or not allowed.
     #[error(transparent)]
     Auth(#[from] AuthError),

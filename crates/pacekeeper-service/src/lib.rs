@@ -17,6 +17,7 @@ mod decide;
 mod error;
 mod events;
 pub mod metrics;
+mod organisations;
 pub mod record;
 pub mod restricted;
 pub mod shadow;
@@ -36,6 +37,7 @@ pub use audit::{Actor, AuditEntry};
 pub use auth::{AuthError, Scope, Tokens};
 pub use clock::{Clock, FakeClock, Stopwatch, SystemClock};
 pub use error::ServiceError;
+pub use organisations::OrganisationAnswer;
 pub use restricted::{RestrictedList, RestrictedMember};
 pub use signing::Signer;
 pub use validate::Invalid;
@@ -68,6 +70,9 @@ pub struct Service<S: Store> {
     pub shadow: Option<shadow::Shadow>,
     /// Records traffic for back-tests (`--record`); `None` for none.
     pub recorder: Option<record::Recorder>,
+    /// Reservation tickets for stores that write a member and their organisation one after
+    /// the other: a random start, then one more per decision.
+    tickets: std::sync::atomic::AtomicU64,
 }
 
 impl<S: Store> Service<S> {
@@ -89,6 +94,10 @@ impl<S: Store> Service<S> {
             signer: Signer::random(),
             shadow: None,
             recorder: None,
+            tickets: std::sync::atomic::AtomicU64::new(std::hash::BuildHasher::hash_one(
+                &std::collections::hash_map::RandomState::new(),
+                std::process::id(),
+            )),
         }
     }
 

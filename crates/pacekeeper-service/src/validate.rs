@@ -98,8 +98,15 @@ pub fn instant(field: &str, at: Timestamp) -> Result<(), ServiceError> {
 pub fn decide_request(r: &DecideRequest) -> Result<(), ServiceError> {
     identifier("member", &r.member)?;
     identifier("action", &r.action)?;
-    for (field, v) in [("tier", &r.tier), ("target", &r.target), ("channel", &r.channel), ("request_id", &r.request_id)]
-    {
+    let fields = [
+        ("tier", &r.tier),
+        ("target", &r.target),
+        ("channel", &r.channel),
+        ("request_id", &r.request_id),
+        ("organisation", &r.organisation),
+        ("challenge_passed", &r.challenge_passed),
+    ];
+    for (field, v) in fields {
         if let Some(v) = v {
             identifier(field, v)?;
         }

@@ -39,6 +39,7 @@ mod windows;
 
 pub use content::contains_link;
 pub use events::{apply_event, validate_event};
+pub(crate) use organisation::release_reservation;
 pub(crate) use penalties::end_restrictions;
 pub use view::{member_view, organisation_view};
 

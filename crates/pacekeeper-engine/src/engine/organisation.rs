@@ -74,3 +74,18 @@ pub(super) fn release(ask: &Ask<'_>, org: &mut OrgSide<'_>) -> bool {
     org.state.tickets.retain(|k| Some(k.id) != org.ticket);
     true
 }
+
+/// Releases the reservation `ticket` holds for `req` in an organisation's state, if any (a
+/// batch denied as a whole). Changes nothing otherwise.
+pub(crate) fn release_reservation(
+    policy: &Policy,
+    org: &mut MemberState,
+    ticket: Option<u64>,
+    req: &DecideRequest,
+    now: Timestamp,
+) {
+    let Some(id) = ticket else { return };
+    let Ok(ask) = checked(policy, &MemberState::default(), req, ms(now)) else { return };
+    let org_id = req.organisation.clone().unwrap_or_default();
+    release(&ask, &mut OrgSide { id: &org_id, state: org, ticket: Some(id) });
+}
