@@ -25,9 +25,7 @@ fn one(
     now: Timestamp,
 ) -> Result<Decision, BatchError> {
     let d = match org {
-        Some((o, ticket)) => {
-            decide_with_organisation(policy, st, o, ticket.map(|t| t.wrapping_add(i as u64)), r, now)
-        }
+        Some((o, ticket)) => decide_with_organisation(policy, st, o, ticket.map(|t| t.wrapping_add(i as u64)), r, now),
         None => decide(policy, st, r, now),
     };
     d.map_err(|error| BatchError { index: i, error })
@@ -102,7 +100,8 @@ fn together(
         if !d.allowed {
             // Every request must be valid before anything is recorded.
             for (j, later) in reqs.iter().enumerate().skip(i + 1) {
-                decide(policy, &mut st.clone(), &preview(later), now).map_err(|error| BatchError { index: j, error })?;
+                decide(policy, &mut st.clone(), &preview(later), now)
+                    .map_err(|error| BatchError { index: j, error })?;
             }
             if let Some(o) = &mut org {
                 // An earlier run of this batch may have reserved: nothing stays charged.

@@ -211,6 +211,8 @@ async fn every_admin_endpoint_needs_an_admin_token() {
         ("POST", "/v1/members/ada/view-link", Some(json!({}))),
         ("POST", "/v1/policy/reload", None),
         ("DELETE", "/v1/members/ada", None),
+        ("PUT", "/v1/organisations/acme", Some(json!({"tier": "premium"}))),
+        ("DELETE", "/v1/organisations/acme", None),
     ];
     api.post("/v1/decide", Some(DECIDER), json!({"member": "ada", "action": "invite"})).await;
     for (method, path, body) in admin {
@@ -555,4 +557,89 @@ async fn duplicate_keys_and_unprintable_ids_are_refused_naming_the_field() {
     );
     let r = api.post("/v1/events", None, json!([{"member": "x".repeat(300), "kind": "connection_added"}])).await;
     assert_problem(&r, 400, Some("[0].member"));
+}
+
+#[tokio::test]
+async fn an_organisations_members_share_its_api_message_quota_and_a_denial_names_it() {
+    let api = Api::with_tokens();
+    let put = |path: &'static str, body: Value| {
+        api.call("PUT", path, Some(ADMIN), Some(body.to_string()), Some("application/json"))
+    };
+    // bob's record names his organisation; ada names it with each request.
+    let r = put("/v1/members/bob", json!({"organisation": "acme"})).await;
+    assert_eq!(r.body["organisation"], "acme", "{}", r.text);
+    let r = put("/v1/organisations/acme", json!({"overrides": {"organisation_hourly_api_messages": 30}})).await;
+    assert_eq!(r.body["limits"][0]["amount"], 30, "{}", r.text);
+    assert_problem(
+        &put("/v1/organisations/acme", json!({"overrides": {"hourly_messages": 3}})).await,
+        400,
+        Some("limit"),
+    );
+    let message = |member: &str| {
+        let mut body = json!({"member": member, "action": "message", "channel": "api"});
+        if member == "ada" {
+            body["organisation"] = json!("acme");
+        }
+        body
+    };
+    for i in 0..30 {
+        let r = api.post("/v1/decide", Some(DECIDER), message(if i % 2 == 0 { "ada" } else { "bob" })).await;
+        assert_eq!(r.status, StatusCode::OK, "message {i}: {}", r.text);
+    }
+    let r = api.post("/v1/decide", Some(DECIDER), message("ada")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert_eq!(
+        (r.body["reason"].as_str(), r.body["limit"].as_str()),
+        (Some("limit_exceeded"), Some("organisation_hourly_api_messages"))
+    );
+    let limits = r.body["limits"].as_array().unwrap();
+    let org = limits.iter().find(|l| l["name"] == "organisation_hourly_api_messages").unwrap();
+    assert_eq!((org["scope"].as_str(), org["remaining"].as_u64()), (Some("organisation"), Some(0)));
+    let own = limits.iter().find(|l| l["name"] == "hourly_messages").unwrap();
+    assert_eq!((own.get("scope"), own["remaining"].as_u64()), (None, Some(5)), "ada had room of her own");
+    // Messages through another channel are not the API's: the organisation does not count them.
+    let r = api
+        .post("/v1/decide", Some(DECIDER), json!({"member": "ada", "action": "message", "organisation": "acme"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = api.call("GET", "/v1/organisations/acme", Some(DECIDER), None, None).await;
+    assert_eq!(
+        (r.body["organisation"].as_str(), r.body["limits"][0]["used"].as_u64()),
+        (Some("acme"), Some(30)),
+        "{}",
+        r.text
+    );
+    assert_problem(
+        &api.post("/v1/decide", Some(DECIDER), json!({"member": "ada", "action": "message", "organisation": ""})).await,
+        400,
+        Some("organisation"),
+    );
+    assert_eq!(
+        api.call("DELETE", "/v1/organisations/acme", Some(ADMIN), None, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_problem(&api.call("DELETE", "/v1/organisations/acme", Some(ADMIN), None, None).await, 404, None);
+    let r = api.post("/v1/decide", Some(DECIDER), message("bob")).await;
+    assert_eq!(r.status, StatusCode::OK, "an erased organisation starts afresh: {}", r.text);
+}
+
+#[tokio::test]
+async fn a_challenged_invitation_answers_403_naming_the_proof_and_passes_with_it() {
+    let api = Api::open();
+    let reports: Vec<Value> = (0..7)
+        .map(|i| json!({"member": "ada", "kind": "invitation_reported_unknown", "target": format!("p{i}")}))
+        .collect();
+    assert_eq!(api.post("/v1/events", None, json!(reports)).await.status, StatusCode::OK);
+    let r = api.decide(json!({"member": "ada", "action": "invite", "target": "bob"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(
+        (r.body["reason"].as_str(), r.body["challenge"].as_str()),
+        (Some("challenge_required"), Some("recipient_email"))
+    );
+    assert_eq!(r.body["restriction"]["kind"], "challenge");
+    assert_eq!(header(&r, "retry-after"), "", "waiting does not cure it");
+    let r = api
+        .decide(json!({"member": "ada", "action": "invite", "target": "bob", "challenge_passed": "recipient_email"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }

@@ -132,3 +132,25 @@ async fn a_charge_through_one_front_end_shows_through_the_other() {
     assert_eq!(g.statuses[0].limit_remaining, 140);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_descriptor_counts_the_gateways_calls_for_the_organisation() {
+    let mut s = start().await;
+    let message = |member: &'static str| {
+        [("member", member), ("action", "message"), ("channel", "api"), ("organisation", "acme"), ("at", AT)]
+    };
+    for i in 0..50 {
+        let g = s.rls(&message(["ada", "bob", "cy"][i % 3])).await;
+        assert_eq!(g.overall_code, 1, "call {i}");
+    }
+    let g = s.rls(&message("dee")).await;
+    assert_eq!(g.overall_code, 2, "the organisation's 50 an hour are used");
+    let limit = g.statuses[0].current_limit.as_ref().unwrap();
+    assert_eq!(limit.name, "organisation_hourly_api_messages");
+    let raw: Value = serde_json::from_slice(&g.raw_body).unwrap();
+    assert_eq!(raw["limit"], "organisation_hourly_api_messages");
+    let v: Value =
+        reqwest::get(format!("{}/v1/organisations/acme?at={AT}", s.http)).await.unwrap().json().await.unwrap();
+    assert_eq!(v["limits"][0]["used"], 50, "{v}");
+    s.stop().await;
+}

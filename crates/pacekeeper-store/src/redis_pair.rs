@@ -7,7 +7,11 @@
 //! admitted (no over-admission under any interleaving); a process that dies, or an update
 //! that times out, between the two writes leaves its reservation counted until the window
 //! ends (under-admission by that one request).
+//!
+//! Within one process, updates of one organisation take turns, so they never lose races to
+//! each other; races come only from other processes.
 
+use std::hash::BuildHasher;
 use std::sync::atomic::Ordering;
 
 use pacekeeper_engine::MemberState;
@@ -37,7 +41,13 @@ impl RedisStore {
     where
         F: FnMut(&mut MemberState, &mut MemberState) -> PairChange<R>,
     {
-        let r = self.bounded(self.both_once(member, org, f)).await;
+        let turn = &self.inner.pair_turns[self.inner.hasher.hash_one(org) as usize % self.inner.pair_turns.len()];
+        let r = self
+            .bounded(async {
+                let _turn = turn.lock().await;
+                self.both_once(member, org, f).await
+            })
+            .await;
         if r.is_err() {
             self.inner.known.forget(member);
             self.inner.known.forget(org);

@@ -172,6 +172,9 @@ struct Inner {
     /// member in flight (conflicts come only from other processes), and a hot member costs
     /// two round trips per group, not per request.
     queues: Box<[QueueShard]>,
+    /// Two-subject updates of one organisation take turns in this process (sharded by the
+    /// organisation's key): they would only lose compare-and-sets to each other.
+    pair_turns: Box<[tokio::sync::Mutex<()>]>,
     hasher: RandomState,
     /// What this process last wrote per member (bounded).
     known: Known,
@@ -268,6 +271,7 @@ impl RedisStore {
             conn,
             inner: Arc::new(Inner {
                 queues: (0..QUEUE_SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+                pair_turns: (0..QUEUE_SHARDS).map(|_| tokio::sync::Mutex::new(())).collect(),
                 hasher: RandomState::new(),
                 known: Known::new(config.cache_members),
                 write_ids: WriteIds::new(),

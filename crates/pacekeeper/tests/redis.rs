@@ -60,6 +60,24 @@ async fn two_servers_on_one_cluster_admit_exactly_the_amount() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_on_one_cluster_admit_exactly_an_organisations_amount() {
+    let cluster = RedisCluster::start(3);
+    let dir = tempfile::tempdir().unwrap();
+    let flags = on_cluster(&cluster);
+    let a = Server::start(dir.path(), &args(&flags), &[]);
+    let b = Server::start(dir.path(), &args(&flags), &[]);
+    common::assert_org_exact(&client(), &[&a.base, &b.base]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_server_on_redis_admits_exactly_an_organisations_amount() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--trust-client-time", "--redis", &redis.url()], &[]);
+    common::assert_org_exact(&client(), &[&server.base]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_stopped_mid_run_gets_the_fail_mode_and_decisions_are_right_once_it_is_back() {
     let mut redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();

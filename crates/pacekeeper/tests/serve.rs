@@ -41,6 +41,13 @@ async fn many_clients_on_one_member_admit_exactly_the_amount() {
     assert_eq!(used(&c, &server.base, "hot", "daily_profile_views").await, 150);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_clients_over_eight_members_admit_exactly_the_organisations_amount() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--trust-client-time"], &[]);
+    common::assert_org_exact(&client(), &[&server.base]).await;
+}
+
 /// Per member: decisions sent, and decisions answered allowed, over every run so far.
 struct Tally {
     sent: Vec<AtomicUsize>,

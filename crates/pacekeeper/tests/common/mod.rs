@@ -79,9 +79,18 @@ pub async fn used(c: &reqwest::Client, base: &str, member: &str, limit: &str) ->
 /// 64 clients at once, 6 decisions each with `body`, spread in turn over the servers at
 /// `bases`: every answer's status and body.
 pub async fn from_64_clients(c: &reqwest::Client, bases: &[&str], body: Value) -> Vec<(u16, Value)> {
+    from_64_clients_each(c, bases, |_| body.clone()).await
+}
+
+/// [`from_64_clients`] with client `i` sending `body(i)`.
+pub async fn from_64_clients_each(
+    c: &reqwest::Client,
+    bases: &[&str],
+    body: impl Fn(usize) -> Value,
+) -> Vec<(u16, Value)> {
     let mut tasks = Vec::new();
     for i in 0..64 {
-        let (c, base, body) = (c.clone(), bases[i % bases.len()].to_string(), body.clone());
+        let (c, base, body) = (c.clone(), bases[i % bases.len()].to_string(), body(i));
         tasks.push(tokio::spawn(async move {
             let mut answers = Vec::new();
             for _ in 0..6 {
@@ -95,4 +104,36 @@ pub async fn from_64_clients(c: &reqwest::Client, bases: &[&str], body: Value) -
         all.extend(t.await.unwrap());
     }
     all
+}
+
+/// A message through the API channel for member `m{i % 8}` of the organisation `acme` (the
+/// `linkedin` preset counts 50 an hour for the organisation, 20 for each member).
+pub fn org_message(i: usize) -> Value {
+    serde_json::json!({"member": format!("m{}", i % 8), "action": "message", "channel": "api", "organisation": "acme", "at": AT})
+}
+
+/// What `GET /v1/organisations/{id}` says is used of `limit`.
+pub async fn org_used(c: &reqwest::Client, base: &str, org: &str, limit: &str) -> u64 {
+    let v: Value = c.get(format!("{base}/v1/organisations/{org}?at={AT}")).send().await.unwrap().json().await.unwrap();
+    let limits = v["limits"].as_array().unwrap_or_else(|| panic!("GET /v1/organisations/{org}: {v}"));
+    limits.iter().find(|l| l["name"] == limit).map_or(0, |l| l["used"].as_u64().unwrap())
+}
+
+/// 64 clients over 8 members of `acme` through `bases`: exactly the organisation's 50
+/// messages an hour go through, and its count and its members' counts say so.
+pub async fn assert_org_exact(c: &reqwest::Client, bases: &[&str]) {
+    let answers = from_64_clients_each(c, bases, org_message).await;
+    for (status, body) in &answers {
+        assert!(*status == 200 || *status == 429, "{status}: {body}");
+    }
+    let allowed = answers.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(allowed, 50, "384 messages over 8 members: the organisation's 50 an hour");
+    for base in bases {
+        assert_eq!(org_used(c, base, "acme", "organisation_hourly_api_messages").await, 50);
+    }
+    let mut members = 0;
+    for m in 0..8 {
+        members += used(c, bases[0], &format!("m{m}"), "hourly_messages").await;
+    }
+    assert_eq!(members, 50, "the members counted exactly what the organisation did");
 }
