@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub use pacekeeper_api::Ending;
 
 use crate::decision::Reason;
-use crate::policy::{Policy, RestrictionKind, Window};
+use crate::policy::{Policy, RestrictionKind};
 use crate::time::Ms;
 
 /// The encoding version written as the first byte of a state with nothing in [`Extras`].
@@ -264,16 +264,7 @@ impl MemberState {
         }
         let mut t: Ms = 0;
         for c in &self.counters {
-            let end = match (&c.w, policy.limit_by_key(c.key).map(|l| &l.window)) {
-                (WindowState::Anchored { start, .. }, Some(Window::Anchored { period })) => start + period,
-                (WindowState::Calendar { end, .. }, _) | (WindowState::Credits { end, .. }, _) => *end,
-                (WindowState::Sliding { buckets }, Some(Window::Sliding { period, granularity })) => {
-                    buckets.last().map_or(0, |(i, _)| (i + 1) * granularity + period)
-                }
-                (WindowState::Rate { tat }, _) => *tat,
-                _ => 0,
-            };
-            t = t.max(end);
+            t = t.max(crate::engine::counter_end(c, policy.limit_by_key(c.key)));
         }
         for r in &self.restrictions {
             t = t.max(r.until.unwrap_or(Ms::MAX));
@@ -334,23 +325,10 @@ impl MemberState {
                 }
             }
         }
-        self.counters.retain_mut(|c| {
-            let Some(limit) = policy.limit_by_key(c.key) else {
-                // The limit left the policy: its usage means nothing any more.
-                return false;
-            };
-            match (&mut c.w, &limit.window) {
-                (WindowState::Anchored { start, .. }, Window::Anchored { period }) => *start + *period > now,
-                (WindowState::Calendar { end, .. }, Window::Calendar(_)) => *end > now,
-                (WindowState::Credits { end, .. }, Window::Credits(_)) => *end > now,
-                (WindowState::Sliding { buckets }, Window::Sliding { period, granularity }) => {
-                    buckets.retain(|(i, _)| (i + 1) * *granularity > now - *period);
-                    !buckets.is_empty()
-                }
-                (WindowState::Rate { tat }, Window::Rate { .. }) => *tat > now,
-                // The window kind changed in a reload: start afresh.
-                _ => false,
-            }
+        self.counters.retain_mut(|c| match policy.limit_by_key(c.key) {
+            Some(limit) => crate::engine::keep_counter(c, limit, now),
+            // The limit left the policy: its usage means nothing any more.
+            None => false,
         });
     }
 }

@@ -42,6 +42,7 @@ pub use events::{apply_event, validate_event};
 pub(crate) use organisation::release_reservation;
 pub(crate) use penalties::end_restrictions;
 pub use view::{member_view, organisation_view};
+pub(crate) use windows::{end as counter_end, keep as keep_counter};
 
 use answer::*;
 use content::*;

@@ -3,25 +3,51 @@
 
 use super::*;
 
+/// The default granularity of a sliding window: a sixtieth of its period, at least a second.
+const DEFAULT_GRANULARITY_DIVISOR: Ms = 60;
+const MIN_DEFAULT_GRANULARITY: Ms = 1000;
+/// A rate limit's default burst: one request at a time.
+const DEFAULT_BURST: u64 = 1;
+
 pub(super) fn compile_window(ctx: &mut Ctx<'_>, w: &S<RawWindow>, gauges: &[Gauge], limit: &str) -> Option<Window> {
     let r = w.get_ref();
     let kind = r.kind.get_ref().as_str();
-    // Which keys each kind accepts; anything else is reported as misplaced.
-    let allowed: &[&str] = match kind {
+    let Some(allowed) = keys_of(kind) else {
+        ctx.err(
+            r.kind.span(),
+            format!("unknown window kind `{kind}` in limit `{limit}`"),
+            Some("use anchored, calendar, sliding, rate, cap or credits".into()),
+        );
+        return None;
+    };
+    let ok = misplaced_keys(ctx, r, kind, allowed);
+    let window = match kind {
+        "anchored" => Window::Anchored { period: period(ctx, w, kind)? },
+        "sliding" => sliding(ctx, w)?,
+        "rate" => rate(ctx, w)?,
+        "cap" => cap(ctx, w, gauges)?,
+        _ => {
+            let cal = compile_calendar(ctx, w)?;
+            if kind == "calendar" { Window::Calendar(cal) } else { Window::Credits(cal) }
+        }
+    };
+    ok.then_some(window)
+}
+
+/// The keys each window kind accepts; `None` for an unknown kind.
+fn keys_of(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
         "anchored" => &["period"],
         "calendar" | "credits" => &["every", "on", "day", "at", "zone"],
         "sliding" => &["period", "granularity"],
         "rate" => &["period", "burst"],
         "cap" => &["gauge"],
-        other => {
-            ctx.err(
-                r.kind.span(),
-                format!("unknown window kind `{other}` in limit `{limit}`"),
-                Some("use anchored, calendar, sliding, rate, cap or credits".into()),
-            );
-            return None;
-        }
-    };
+        _ => return None,
+    })
+}
+
+/// Reports every key given that the kind does not take; false if there was one.
+fn misplaced_keys(ctx: &mut Ctx<'_>, r: &RawWindow, kind: &str, allowed: &[&str]) -> bool {
     let present: [(&str, Option<Range<usize>>); 9] = [
         ("period", r.period.as_ref().map(|x| x.span())),
         ("granularity", r.granularity.as_ref().map(|x| x.span())),
@@ -46,73 +72,65 @@ pub(super) fn compile_window(ctx: &mut Ctx<'_>, w: &S<RawWindow>, gauges: &[Gaug
             ok = false;
         }
     }
-    let period = |ctx: &mut Ctx<'_>| match &r.period {
+    ok
+}
+
+fn period(ctx: &mut Ctx<'_>, w: &S<RawWindow>, kind: &str) -> Option<Ms> {
+    match &w.get_ref().period {
         Some(p) => ctx.duration(p, "period"),
         None => {
             ctx.err(w.span(), format!("a {kind} window needs `period`"), Some("e.g. `period = \"7d\"`".into()));
             None
         }
+    }
+}
+
+fn sliding(ctx: &mut Ctx<'_>, w: &S<RawWindow>) -> Option<Window> {
+    let r = w.get_ref();
+    let period = period(ctx, w, "sliding")?;
+    let granularity = match &r.granularity {
+        Some(g) => ctx.duration(g, "granularity")?,
+        None => (period / DEFAULT_GRANULARITY_DIVISOR).max(MIN_DEFAULT_GRANULARITY),
     };
-    let window = match kind {
-        "anchored" => Window::Anchored { period: period(ctx)? },
-        "sliding" => {
-            let period = period(ctx)?;
-            let granularity = match &r.granularity {
-                Some(g) => ctx.duration(g, "granularity")?,
-                None => (period / 60).max(1000),
-            };
-            if granularity > period || period / granularity > 4096 {
-                let span = r.granularity.as_ref().map(|g| g.span()).unwrap_or(w.span());
-                ctx.err(
-                    span,
-                    "granularity must fit between 1 and 4096 times in the period",
-                    Some("e.g. period \"60m\" with granularity \"1m\"".into()),
-                );
-                return None;
-            }
-            Window::Sliding { period, granularity }
+    if granularity > period || period / granularity > 4096 {
+        let span = r.granularity.as_ref().map(|g| g.span()).unwrap_or(w.span());
+        ctx.err(
+            span,
+            "granularity must fit between 1 and 4096 times in the period",
+            Some("e.g. period \"60m\" with granularity \"1m\"".into()),
+        );
+        return None;
+    }
+    Some(Window::Sliding { period, granularity })
+}
+
+fn rate(ctx: &mut Ctx<'_>, w: &S<RawWindow>) -> Option<Window> {
+    let period = period(ctx, w, "rate")?;
+    let burst = match &w.get_ref().burst {
+        Some(b) if *b.get_ref() < 1 => {
+            ctx.err(b.span(), "burst must be at least 1", Some("burst is how many requests may go at once".into()));
+            return None;
         }
-        "rate" => {
-            let period = period(ctx)?;
-            let burst = match &r.burst {
-                Some(b) if *b.get_ref() < 1 => {
-                    ctx.err(
-                        b.span(),
-                        "burst must be at least 1",
-                        Some("burst is how many requests may go at once".into()),
-                    );
-                    return None;
-                }
-                Some(b) => *b.get_ref() as u64,
-                None => 1,
-            };
-            Window::Rate { period, burst }
-        }
-        "cap" => {
-            let Some(g) = &r.gauge else {
-                ctx.err(
-                    w.span(),
-                    "a cap window needs `gauge`",
-                    Some("name a [[gauge]], e.g. `gauge = \"connections\"`".into()),
-                );
-                return None;
-            };
-            let Some(gi) = gauges.iter().position(|x| &*x.name == g.get_ref().as_str()) else {
-                ctx.err(
-                    g.span(),
-                    format!("unknown gauge `{}`", g.get_ref()),
-                    Some("declare it in a [[gauge]] table".into()),
-                );
-                return None;
-            };
-            Window::Cap { gauge: gi }
-        }
-        _ => {
-            let cal = compile_calendar(ctx, w)?;
-            if kind == "calendar" { Window::Calendar(cal) } else { Window::Credits(cal) }
-        }
+        Some(b) => *b.get_ref() as u64,
+        None => DEFAULT_BURST,
     };
-    ok.then_some(window)
+    Some(Window::Rate { period, burst })
+}
+
+fn cap(ctx: &mut Ctx<'_>, w: &S<RawWindow>, gauges: &[Gauge]) -> Option<Window> {
+    let Some(g) = &w.get_ref().gauge else {
+        ctx.err(
+            w.span(),
+            "a cap window needs `gauge`",
+            Some("name a [[gauge]], e.g. `gauge = \"connections\"`".into()),
+        );
+        return None;
+    };
+    let Some(gi) = gauges.iter().position(|x| &*x.name == g.get_ref().as_str()) else {
+        ctx.err(g.span(), format!("unknown gauge `{}`", g.get_ref()), Some("declare it in a [[gauge]] table".into()));
+        return None;
+    };
+    Some(Window::Cap { gauge: gi })
 }
 
 pub(super) fn compile_calendar(ctx: &mut Ctx<'_>, w: &S<RawWindow>) -> Option<Calendar> {

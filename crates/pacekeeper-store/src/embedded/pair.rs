@@ -12,6 +12,9 @@ use crate::{PairChange, StoreError};
 
 type Map = HashMap<Box<str>, Entry>;
 
+/// A key and its new value (`None` deletes), when it is to be written.
+type Write<'k> = Option<(&'k str, Option<Vec<u8>>)>;
+
 /// What was read of one subject: its bytes and the number of its last write.
 struct Read {
     bytes: Box<[u8]>,
@@ -80,10 +83,7 @@ impl EmbeddedStore {
     /// Queues the writes given (organisation first, then member) in one step; the answer
     /// waits on the last. Returns the number both entries record (the last write's: "written
     /// up to it" covers both) and what to wait on.
-    fn queue_writes(
-        &self,
-        writes: [Option<(&str, Option<Vec<u8>>)>; 2],
-    ) -> Result<(u64, Option<super::inbox::Pending>), StoreError> {
+    fn queue_writes(&self, writes: [Write<'_>; 2]) -> Result<(u64, Option<super::inbox::Pending>), StoreError> {
         match writes {
             [Some((a, av)), Some((b, bv))] => {
                 let (first, _) = self.write_job(a, av, false);
