@@ -52,7 +52,9 @@ pub async fn page<S: Store>(
         h1 { "Member " code { (member.member) } }
         @if let Some(done) = q.done.as_deref().and_then(done_message) { p.notice role="status" { (done) } }
         @if let Some(link) = &q.link { p.notice role="status" { "Link made (send it to the member): " a.own-link href=(link) { (link) } } }
-        p { "Tier " strong data-field="tier" { (member.view.tier) } " · offences on the ladder " strong { (member.view.offences) }
+        p { "Tier " strong data-field="tier" { (member.view.tier) }
+            @if let Some(org) = &member.view.organisation { " · organisation " strong data-field="organisation" { (org) } }
+            " · offences on the ladder " strong { (member.view.offences) }
             " · targets under a cooldown " strong data-field="cooldowns" { (member.view.cooldowns) } }
         h2 { "Limits" }
         (limits_table(&member.view.limits, &zone))

@@ -26,7 +26,8 @@ pub async fn page<S: Store>(State(app): App<S>, op: Operator) -> Response {
                 @for t in &info.tiers { th { (t) } } th { "By reputation" } th { "Penalty" } } }
             tbody { @for l in &s.limits {
                 tr { th scope="row" { (l.name) }
-                    td { (l.window) @if l.enforce_percent < 100 { " · enforced for " (l.enforce_percent) " % of members" } }
+                    td { (l.window) @if l.enforce_percent < 100 { " · enforced for " (l.enforce_percent) " % of members" }
+                        @if l.scope == pacekeeper_engine::Scope::Organisation { " · per organisation (its members together)" } }
                     td { (l.actions.join(", ")) }
                     @for (_, a) in &l.by_tier { td.num { @match a { Some(n) => (n), None => "unlimited" } } }
                     td { @for (level, n) in &l.by_reputation { (level) " " (n) " " } }

@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use jiff::{SignedDuration, Timestamp};
-use pacekeeper_engine::{DecideRequest, MemberState, Policy, decide};
+use pacekeeper_engine::{DecideRequest, MemberState, Policy, decide, decide_with_organisation};
 
 fn invite(member: &str) -> DecideRequest {
     DecideRequest { member: member.into(), action: "invite".into(), target: Some("bob".into()), ..Default::default() }
@@ -68,6 +68,37 @@ fn bench(c: &mut Criterion) {
         b.iter_batched_ref(
             || hot.clone(),
             |st| black_box(decide(&policy, st, black_box(&view), now).unwrap()),
+            BatchSize::NumIterations(128),
+        )
+    });
+
+    // A message through the API for a member of an organisation whose members sent 30 in the
+    // hour: the member's limit and the organisation's, both charged.
+    let api = DecideRequest {
+        member: "m".into(),
+        action: "message".into(),
+        channel: Some("api".into()),
+        organisation: Some("acme".into()),
+        ..Default::default()
+    };
+    let mut org = MemberState::default();
+    for i in 0..30 {
+        let mut member = MemberState::default();
+        let at = now - SignedDuration::from_mins(i);
+        decide_with_organisation(&policy, &mut member, &mut org, None, &api, at).unwrap();
+    }
+    g.bench_function("message/api with its organisation, hot member", |b| {
+        b.iter_batched_ref(
+            || (hot.clone(), org.clone()),
+            |(st, org)| black_box(decide_with_organisation(&policy, st, org, None, black_box(&api), now).unwrap()),
+            BatchSize::NumIterations(128),
+        )
+    });
+    let alone = DecideRequest { organisation: None, ..api.clone() };
+    g.bench_function("message/api without an organisation, hot member", |b| {
+        b.iter_batched_ref(
+            || hot.clone(),
+            |st| black_box(decide(&policy, st, black_box(&alone), now).unwrap()),
             BatchSize::NumIterations(128),
         )
     });

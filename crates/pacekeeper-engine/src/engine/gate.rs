@@ -19,6 +19,7 @@ pub(super) struct Gate {
 }
 
 impl Gate {
+    #[inline]
     pub(super) fn at(ask: &Ask<'_>, st: &MemberState) -> Gate {
         let key = ask.policy.action_key(ask.action);
         let on_action = || st.restrictions.iter().filter(move |r| r.blocks.contains(&key));

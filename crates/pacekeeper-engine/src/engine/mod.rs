@@ -118,6 +118,7 @@ pub fn decide_with_organisation(
 }
 
 /// The pipeline both entry points share.
+#[inline]
 fn run(
     policy: &Policy,
     st: &mut MemberState,
@@ -127,17 +128,17 @@ fn run(
 ) -> Result<Decision, RequestError> {
     let ask = checked(policy, st, req, ms(now))?;
     // A dry run changes nothing at all, not even by pruning: it works on scratch copies.
-    let mut member_copy;
-    let mut org_copy = MemberState::default();
-    let (st, mut org) = match req.dry_run {
-        false => (st, org),
-        true => {
+    let (mut member_copy, mut org_copy);
+    let (st, mut org) = match (req.dry_run, org) {
+        (false, org) => (st, org),
+        (true, None) => {
             member_copy = st.clone();
-            let org = org.map(|o| {
-                org_copy = o.state.clone();
-                OrgSide { state: &mut org_copy, ..o }
-            });
-            (&mut member_copy, org)
+            (&mut member_copy, None)
+        }
+        (true, Some(o)) => {
+            member_copy = st.clone();
+            org_copy = o.state.clone();
+            (&mut member_copy, Some(OrgSide { state: &mut org_copy, ..o }))
         }
     };
     st.prune(policy, ask.now);
@@ -167,6 +168,7 @@ fn run(
 }
 
 /// The request, checked against the policy: its action, tier, channel and cost.
+#[inline]
 fn checked<'a>(policy: &'a Policy, st: &MemberState, req: &'a DecideRequest, now: Ms) -> Result<Ask<'a>, RequestError> {
     let action = policy.action_index(&req.action).ok_or_else(|| RequestError::UnknownAction {
         action: req.action.clone(),
@@ -186,6 +188,7 @@ fn checked<'a>(policy: &'a Policy, st: &MemberState, req: &'a DecideRequest, now
 }
 
 /// Allows the request: charges every limit of both subjects (unless a dry run).
+#[inline]
 fn allow(
     ask: &Ask<'_>,
     st: &mut MemberState,

@@ -3,6 +3,7 @@
 
 use super::*;
 
+#[inline]
 pub(super) fn evaluate(e: &mut Eval, w: Option<&WindowState>, period: Ms, now: Ms, cost: u64) {
     if let Some(WindowState::Anchored { start, used }) = w
         && start + period > now
@@ -18,6 +19,7 @@ pub(super) fn evaluate(e: &mut Eval, w: Option<&WindowState>, period: Ms, now: M
     e.remaining = e.amount.saturating_sub(e.used);
 }
 
+#[inline]
 pub(super) fn charge(w: Option<&WindowState>, period: Ms, now: Ms, cost: u64) -> WindowState {
     match w {
         Some(WindowState::Anchored { start, used }) if start + period > now => {
@@ -28,6 +30,7 @@ pub(super) fn charge(w: Option<&WindowState>, period: Ms, now: Ms, cost: u64) ->
 }
 
 /// When the window opened at `start` closes: its usage matters until then.
+#[inline]
 pub(super) fn end(start: Ms, period: Ms) -> Ms {
     start + period
 }

@@ -4,6 +4,7 @@
 use super::*;
 
 /// The calendar window at `now` and its usage: the stored one while it lasts, else a new one.
+#[inline]
 fn current(stored: Option<(Ms, Ms, u64)>, cal: &Calendar, now: Ms) -> (Ms, Ms, u64) {
     match stored {
         Some((start, end, used)) if start <= now && now < end => (start, end, used),
@@ -14,6 +15,7 @@ fn current(stored: Option<(Ms, Ms, u64)>, cal: &Calendar, now: Ms) -> (Ms, Ms, u
     }
 }
 
+#[inline]
 pub(super) fn evaluate(e: &mut Eval, w: Option<&WindowState>, cal: &Calendar, now: Ms, cost: u64) {
     let stored = match w {
         Some(WindowState::Calendar { start, end, used }) => Some((*start, *end, *used)),
@@ -32,6 +34,7 @@ pub(super) fn evaluate(e: &mut Eval, w: Option<&WindowState>, cal: &Calendar, no
 }
 
 /// Credits: the period's grant, then purchased credits (`bonus`), which outlast the period.
+#[inline]
 pub(super) fn evaluate_credits(e: &mut Eval, w: Option<&WindowState>, cal: &Calendar, bonus: u64, now: Ms, cost: u64) {
     let stored = match w {
         Some(WindowState::Credits { start, end, spent }) => Some((*start, *end, *spent)),
@@ -52,6 +55,7 @@ pub(super) fn evaluate_credits(e: &mut Eval, w: Option<&WindowState>, cal: &Cale
 }
 
 /// Spends `cost` credits: from the period's grant first, then from the purchased ones.
+#[inline]
 pub(super) fn charge_credits(st: &mut MemberState, key: u32, e: &Eval, cost: u64) -> WindowState {
     let grant_left = e.amount.saturating_sub(e.used);
     let from_grant = cost.min(grant_left);

@@ -3,6 +3,7 @@
 
 use super::*;
 
+#[inline]
 pub(super) fn evaluate(e: &mut Eval, st: &MemberState, gauge: u32, cost: u64) {
     e.used = st.gauges.iter().find(|(k, _)| *k == gauge).map_or(0, |(_, v)| *v);
     e.fits = e.amount == UNLIMITED || e.used.saturating_add(cost) <= e.amount;

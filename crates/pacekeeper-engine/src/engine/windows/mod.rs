@@ -47,8 +47,10 @@ pub(super) struct Ask<'a> {
 }
 
 /// Every member limit of the action that applies to the request, evaluated for its cost.
+#[inline]
 pub(super) fn evaluate_all(ask: &Ask<'_>, st: &MemberState) -> Vec<Eval> {
-    let mut evals = Vec::new();
+    // Room for the organisation's limits too: one allocation, never regrown.
+    let mut evals = Vec::with_capacity(ask.policy.limits_by_action[ask.action].len());
     evaluate_scope(ask, st, Scope::Member, &ask.req.member, &mut evals);
     evals
 }
@@ -76,6 +78,7 @@ pub(super) fn counter(st: &MemberState, key: u32) -> Option<&WindowState> {
 }
 
 /// One limit evaluated on `st` for a request of `cost` under the amount in force.
+#[inline]
 pub(super) fn evaluate(
     policy: &Policy,
     limit: &Limit,
@@ -97,16 +100,16 @@ pub(super) fn evaluate(
         start: now,
         end: now,
     };
-    let w = counter(st, limit.key);
+    let w = || counter(st, limit.key);
     match &limit.window {
-        Window::Anchored { period } => anchored::evaluate(&mut e, w, *period, now, cost),
-        Window::Calendar(cal) => calendar::evaluate(&mut e, w, cal, now, cost),
-        Window::Sliding { period, granularity } => sliding::evaluate(&mut e, w, *period, *granularity, now, cost),
-        Window::Rate { period, burst } => rate::evaluate(&mut e, w, *period, *burst, now, cost),
+        Window::Anchored { period } => anchored::evaluate(&mut e, w(), *period, now, cost),
+        Window::Calendar(cal) => calendar::evaluate(&mut e, w(), cal, now, cost),
+        Window::Sliding { period, granularity } => sliding::evaluate(&mut e, w(), *period, *granularity, now, cost),
+        Window::Rate { period, burst } => rate::evaluate(&mut e, w(), *period, *burst, now, cost),
         Window::Cap { gauge } => cap::evaluate(&mut e, st, policy.gauges[*gauge].key, cost),
         Window::Credits(cal) => {
             let bonus = st.bonus.iter().find(|(k, _)| *k == limit.key).map_or(0, |(_, b)| *b);
-            calendar::evaluate_credits(&mut e, w, cal, bonus, now, cost);
+            calendar::evaluate_credits(&mut e, w(), cal, bonus, now, cost);
         }
     }
     e
@@ -114,9 +117,8 @@ pub(super) fn evaluate(
 
 /// Counts `cost` against the limit evaluated as `e`.
 pub(super) fn charge(limit: &Limit, st: &mut MemberState, e: &Eval, now: Ms, cost: u64) {
-    let w = counter(st, limit.key);
     let new = match &limit.window {
-        Window::Anchored { period } => anchored::charge(w, *period, now, cost),
+        Window::Anchored { period } => anchored::charge(counter(st, limit.key), *period, now, cost),
         Window::Calendar(_) => WindowState::Calendar { start: e.start, end: e.end, used: e.used + cost },
         Window::Sliding { period, granularity } => {
             let w = st.counters.iter_mut().find(|c| c.key == limit.key).map(|c| &mut c.w);
@@ -125,7 +127,7 @@ pub(super) fn charge(limit: &Limit, st: &mut MemberState, e: &Eval, now: Ms, cos
                 None => return,
             }
         }
-        Window::Rate { period, .. } => rate::charge(w, *period, e.amount, now, cost),
+        Window::Rate { period, .. } => rate::charge(counter(st, limit.key), *period, e.amount, now, cost),
         // Gauges move by their own rules in `on_allowed`.
         Window::Cap { .. } => return,
         Window::Credits(_) => calendar::charge_credits(st, limit.key, e, cost),

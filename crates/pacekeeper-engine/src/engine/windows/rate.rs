@@ -4,12 +4,14 @@ use super::*;
 
 /// The emission interval: the period divided by the amount, rounded up to whole
 /// milliseconds so that rounding can only make the limit stricter.
+#[inline]
 pub(crate) fn interval(period: Ms, amount: u64) -> Ms {
     let amount = amount.clamp(1, i64::MAX as u64) as i64;
     (period + amount - 1) / amount
 }
 
 /// The theoretical arrival time at `now`.
+#[inline]
 fn tat(w: Option<&WindowState>, now: Ms) -> Ms {
     match w {
         Some(WindowState::Rate { tat }) => (*tat).max(now),
@@ -17,6 +19,7 @@ fn tat(w: Option<&WindowState>, now: Ms) -> Ms {
     }
 }
 
+#[inline]
 pub(super) fn evaluate(e: &mut Eval, w: Option<&WindowState>, period: Ms, burst: u64, now: Ms, cost: u64) {
     let unlimited = e.amount == UNLIMITED;
     let t = interval(period, e.amount);
@@ -33,6 +36,7 @@ pub(super) fn evaluate(e: &mut Eval, w: Option<&WindowState>, period: Ms, burst:
     e.shown = if unlimited { e.amount } else { burst };
 }
 
+#[inline]
 pub(super) fn charge(w: Option<&WindowState>, period: Ms, amount: u64, now: Ms, cost: u64) -> WindowState {
     WindowState::Rate { tat: tat(w, now) + interval(period, amount) * cost as i64 }
 }

@@ -4,10 +4,12 @@
 use super::*;
 
 /// The buckets still overlapping the trailing period at `now` (buckets are oldest first).
+#[inline]
 fn counted(buckets: &[(i64, u32)], period: Ms, granularity: Ms, now: Ms) -> &[(i64, u32)] {
     &buckets[buckets.partition_point(|(i, _)| (i + 1) * granularity <= now - period)..]
 }
 
+#[inline]
 pub(super) fn evaluate(e: &mut Eval, w: Option<&WindowState>, period: Ms, granularity: Ms, now: Ms, cost: u64) {
     let buckets: &[(i64, u32)] = match w {
         Some(WindowState::Sliding { buckets }) => buckets,
@@ -34,6 +36,7 @@ pub(super) fn evaluate(e: &mut Eval, w: Option<&WindowState>, period: Ms, granul
 
 /// Adds `cost` to the bucket of `now`, in place (the hot path for messages and bursts).
 /// Returns the new state when there were no buckets yet.
+#[inline]
 pub(super) fn charge(
     w: Option<&mut WindowState>,
     period: Ms,
@@ -56,6 +59,7 @@ pub(super) fn charge(
 }
 
 /// Takes `cost` back from the bucket of `now`.
+#[inline]
 pub(super) fn refund(buckets: &mut Vec<(i64, u32)>, granularity: Ms, now: Ms, cost: u64) {
     let idx = now.div_euclid(granularity);
     if let Some((_, n)) = buckets.iter_mut().find(|(i, _)| *i == idx) {
@@ -65,12 +69,14 @@ pub(super) fn refund(buckets: &mut Vec<(i64, u32)>, granularity: Ms, now: Ms, co
 }
 
 /// Drops the buckets that left the trailing period; whether any remain.
+#[inline]
 pub(super) fn keep(buckets: &mut Vec<(i64, u32)>, period: Ms, granularity: Ms, now: Ms) -> bool {
     buckets.retain(|(i, _)| (i + 1) * granularity > now - period);
     !buckets.is_empty()
 }
 
 /// When the newest bucket leaves the trailing period.
+#[inline]
 pub(super) fn end(buckets: &[(i64, u32)], period: Ms, granularity: Ms) -> Ms {
     buckets.last().map_or(0, |(i, _)| (i + 1) * granularity + period)
 }
