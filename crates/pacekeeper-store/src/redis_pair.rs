@@ -130,18 +130,8 @@ impl RedisStore {
         if !next.is_empty() {
             next.extend_from_slice(&self.inner.write_ids.next());
         }
-        let ttl = ttl.map_or(0, |t| t.as_millis().max(1) as u64);
         let mut conn = self.conn.clone();
-        let answer: Value = self
-            .inner
-            .cas
-            .key(&s.key)
-            .arg(&s.current[..])
-            .arg(&next[..])
-            .arg(ttl)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| self.redis_error(e))?;
+        let answer = self.compare_and_set(&mut conn, &s.key, &s.current, &next, ttl).await?;
         match answer {
             Value::Int(_) => {
                 self.inner.stats.writes.fetch_add(1, Ordering::Relaxed);

@@ -388,18 +388,7 @@ impl RedisStore {
             if !next.is_empty() {
                 next.extend_from_slice(&self.inner.write_ids.next());
             }
-            let ttl = ttl.map_or(0, |t| t.as_millis().max(1) as u64);
-            let answer: Value = self
-                .inner
-                .cas
-                .key(&key)
-                .arg(&current[..])
-                .arg(&next[..])
-                .arg(ttl)
-                .invoke_async(&mut conn)
-                .await
-                .map_err(|e| self.redis_error(e))?;
-            match answer {
+            match self.compare_and_set(&mut conn, &key, &current, &next, ttl).await? {
                 Value::Int(_) => {
                     self.inner.stats.writes.fetch_add(1, Ordering::Relaxed);
                     self.inner.known.put(member, next);
@@ -420,6 +409,21 @@ impl RedisStore {
             }
         }
         Err(StoreError::Contended { member: member.to_string(), attempts: MAX_ATTEMPTS })
+    }
+
+    /// Runs the compare-and-set script: writes `next` (empty: delete) at `key` if it still
+    /// holds `current`; answers 1, or the value it holds instead.
+    async fn compare_and_set(
+        &self,
+        conn: &mut Conn,
+        key: &str,
+        current: &[u8],
+        next: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<Value, StoreError> {
+        let ttl = ttl.map_or(0, |t| t.as_millis().max(1) as u64);
+        let call = self.inner.cas.key(key).arg(current).arg(next).arg(ttl).invoke_async(conn).await;
+        call.map_err(|e| self.redis_error(e))
     }
 
     /// A Redis error as the store reports it: a timeout as [`StoreError::Timeout`].
