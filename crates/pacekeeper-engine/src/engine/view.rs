@@ -1,4 +1,5 @@
-//! A member's whole picture at an instant (`member_view`), changing nothing.
+//! A member's whole picture at an instant (`member_view`), and an organisation's usage
+//! (`organisation_view`), changing nothing.
 
 use super::*;
 
@@ -9,17 +10,7 @@ pub fn member_view(policy: &Policy, st: &MemberState, now: Timestamp) -> MemberV
     let mut st = st.clone();
     st.prune(policy, now);
     let tier = resolve_tier(policy, &st, None).unwrap_or(policy.default_tier);
-    let mut level = None;
-    let limits = policy
-        .limits
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.scope == Scope::Member)
-        .filter_map(|(li, l)| {
-            let amount = amount_for(policy, l, tier, &st, now, &mut level);
-            status_of(policy, &evaluate(policy, l, li, &st, now, amount, 0), now)
-        })
-        .collect();
+    let limits = usage(policy, &st, tier, Scope::Member, now);
     let c = policy.reputation.as_ref().map_or_else(Outcomes::default, |rep| rep_totals(rep, &st, now));
     MemberView {
         tier: policy.tiers[tier].clone(),
@@ -68,18 +59,20 @@ pub fn organisation_view(policy: &Policy, st: &MemberState, now: Timestamp) -> O
     let mut st = st.clone();
     st.prune(policy, now);
     let tier = org_tier(policy, &st);
-    let mut level = None;
-    let limits = policy
-        .limits
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.scope == Scope::Organisation)
-        .filter_map(|(li, l)| {
-            let amount = amount_for(policy, l, tier, &st, now, &mut level);
-            status_of(policy, &evaluate(policy, l, li, &st, now, amount, 0), now)
-        })
-        .collect();
+    let limits = usage(policy, &st, tier, Scope::Organisation, now);
     OrganisationView { tier: policy.tiers[tier].clone(), limits, overrides: overrides(policy, &st) }
+}
+
+/// Every limit of `scope` as it stands for `st` at `now` (unlimited ones left out).
+fn usage(policy: &Policy, st: &MemberState, tier: usize, scope: Scope, now: Ms) -> Vec<LimitStatus> {
+    let mut level = None;
+    let limits = policy.limits.iter().enumerate().filter(|(_, l)| l.scope == scope);
+    limits
+        .filter_map(|(li, l)| {
+            let amount = amount_for(policy, l, tier, st, now, &mut level);
+            status_of(policy, &evaluate(policy, l, li, st, now, amount, 0), now)
+        })
+        .collect()
 }
 
 fn overrides(policy: &Policy, st: &MemberState) -> Vec<OverrideView> {
