@@ -13,11 +13,13 @@ use crate::decision::Reason;
 use crate::policy::{Policy, RestrictionKind};
 use crate::time::Ms;
 
-/// The encoding version written as the first byte of a state with nothing in [`Extras`].
+/// The encoding version written as the first byte of a state with no extras (no organisation,
+/// no reservation tickets).
 pub const STATE_VERSION: u8 = 1;
 
-/// The version of a state followed by its [`Extras`]. A state without extras is still written
-/// as version 1, which every earlier build reads.
+/// The version of a state followed by its extras (the member's organisation, an organisation's
+/// reservation tickets). A state without extras is still written as version 1, which every
+/// earlier build reads.
 pub const STATE_VERSION_EXTRAS: u8 = 2;
 
 /// One member's state. `Default` is a member never seen.
