@@ -275,9 +275,19 @@ async fn items_added_while_a_daemon_holds_the_queue_go_through_its_inbox() {
     let (exec, log) = recording_sender(dir.path());
     let mut daemon = pace(&queue, &server.base, &["run", "--pacing", "off", "--exec", exec.as_str()])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // The daemon reports each step on stderr once it is recorded in the queue.
+    let (steps_tx, steps) = std::sync::mpsc::channel();
+    let stderr = daemon.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            if steps_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
     // The daemon holds the queue once it has opened it: wait for that (bounded).
     let mut said = String::new();
     for _ in 0..100 {
@@ -288,16 +298,22 @@ async fn items_added_while_a_daemon_holds_the_queue_go_through_its_inbox() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(said.contains("left in its inbox"), "{said}");
-    let mut performed = String::new();
+    // Bounded: at most 20 s for the daemon to send the item and record it.
+    let mut recorded = None;
     for _ in 0..200 {
-        performed = std::fs::read_to_string(&log).unwrap_or_default();
-        if !performed.trim().is_empty() {
-            break;
+        match steps.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) if line.contains(": sent") => {
+                recorded = Some(line);
+                break;
+            }
+            Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
+    let performed = std::fs::read_to_string(&log).unwrap_or_default();
     daemon.kill().unwrap();
     daemon.wait().unwrap();
+    assert!(recorded.is_some(), "the daemon never reported the item sent");
     assert_eq!(performed.lines().filter(|l| !l.is_empty()).count(), 1, "{performed}");
     let s = status(&queue, &server.base);
     assert_eq!(s[0]["lanes"][0]["sent"], 1, "{s}");
