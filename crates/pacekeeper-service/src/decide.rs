@@ -202,8 +202,10 @@ fn pair_change<R>(
     track: bool,
     now: Timestamp,
 ) -> PairChange<R> {
-    let org_ttl = change(policy, org, (), changed, track, now).ttl;
-    PairChange { change: change(policy, st, output, changed, track, now), org_ttl }
+    PairChange {
+        change: change(policy, st, output, changed, track, now),
+        org_ttl: crate::ttl(policy, org, changed, track, now),
+    }
 }
 
 /// Counts a decision in `pacekeeper_decisions_total`.

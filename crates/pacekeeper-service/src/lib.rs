@@ -167,6 +167,10 @@ impl<S: Store> Service<S> {
 /// What the store writes for an engine outcome: whether the state changed and, for stores
 /// with expiry, for how long it still matters after `now`.
 fn change<R>(policy: &Policy, st: &MemberState, output: R, changed: bool, track: bool, now: Timestamp) -> Change<R> {
-    let c = Change::new(output, changed);
-    if changed && track { c.expiring(st.expires_at(policy), now.as_millisecond()) } else { c }
+    Change { ttl: ttl(policy, st, changed, track, now), ..Change::new(output, changed) }
+}
+
+/// How long a changed state still matters after `now`, for stores that track expiry.
+fn ttl(policy: &Policy, st: &MemberState, changed: bool, track: bool, now: Timestamp) -> Option<std::time::Duration> {
+    (changed && track).then(|| pacekeeper_store::ttl_until(st.expires_at(policy), now.as_millisecond())).flatten()
 }

@@ -46,9 +46,15 @@ impl<R> Change<R> {
     /// milliseconds since the epoch) and the instant of the decision (`now`, the same unit).
     /// A state that already expired gets one second, enough for its write to be seen.
     pub fn expiring(mut self, expires_at: Option<i64>, now: i64) -> Change<R> {
-        self.ttl = expires_at.map(|at| Duration::from_millis(at.saturating_sub(now).max(1_000) as u64));
+        self.ttl = ttl_until(expires_at, now);
         self
     }
+}
+
+/// The time-to-live of a state that stops mattering at `expires_at` (milliseconds since the
+/// epoch), decided at `now`: see [`Change::expiring`].
+pub fn ttl_until(expires_at: Option<i64>, now: i64) -> Option<Duration> {
+    expires_at.map(|at| Duration::from_millis(at.saturating_sub(now).max(1_000) as u64))
 }
 
 /// What a two-subject update closure returns ([`Store::update_pair`]).

@@ -113,8 +113,16 @@ pub fn decide_with_organisation(
     req: &DecideRequest,
     now: Timestamp,
 ) -> Result<Decision, RequestError> {
-    let id = req.organisation.as_deref().or(member.organisation.as_deref()).unwrap_or_default().to_string();
-    run(policy, member, Some(OrgSide { id: &id, state: org, ticket }), req, now)
+    // The request's organisation is borrowed; only one from the member record is copied.
+    let from_record;
+    let id = match req.organisation.as_deref() {
+        Some(id) => id,
+        None => {
+            from_record = member.organisation.clone().unwrap_or_default();
+            &from_record
+        }
+    };
+    run(policy, member, Some(OrgSide { id, state: org, ticket }), req, now)
 }
 
 /// The pipeline both entry points share.

@@ -86,6 +86,6 @@ pub(crate) fn release_reservation(
 ) {
     let Some(id) = ticket else { return };
     let Ok(ask) = checked(policy, &MemberState::default(), req, ms(now)) else { return };
-    let org_id = req.organisation.clone().unwrap_or_default();
-    release(&ask, &mut OrgSide { id: &org_id, state: org, ticket: Some(id) });
+    let org_id = req.organisation.as_deref().unwrap_or_default();
+    release(&ask, &mut OrgSide { id: org_id, state: org, ticket: Some(id) });
 }

@@ -17,9 +17,8 @@ pub(super) struct Verdict {
 pub(super) fn verdict(ask: &Ask<'_>, st: &MemberState, gate: &Gate, failing: &[&Eval]) -> Verdict {
     let policy = ask.policy;
     let blocking = blocking(ask, st);
-    let verification = gate.verification
-        || gate.content_penalty.is_some()
-        || blocking.iter().any(|r| r.until.is_none() && r.kind != RestrictionKind::Challenge);
+    let verification =
+        gate.verification || gate.content_penalty.is_some() || blocking.iter().any(|r| r.until.is_none());
     let challenge = if verification { None } else { gate.challenge };
     let cap = failing.iter().any(|e| matches!(policy.limits[e.li].window, Window::Cap { .. }));
     let reason = if verification {

@@ -17,11 +17,17 @@ use crate::policy::*;
 use crate::time::{Ms, parse_duration};
 
 mod compile;
+mod limits;
+mod penalties;
 mod raw;
+mod reputation;
 mod window;
 
 use compile::*;
+use limits::*;
+use penalties::*;
 use raw::*;
+use reputation::*;
 use window::*;
 
 /// One problem in a policy file.

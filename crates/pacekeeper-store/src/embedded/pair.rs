@@ -15,8 +15,9 @@ type Map = HashMap<Box<str>, Entry>;
 /// A key and its new value (`None` deletes), when it is to be written.
 type Write<'k> = Option<(&'k str, Option<Vec<u8>>)>;
 
-/// What was read of one subject: its bytes and the number of its last write.
+/// What was read of one subject: its state, its bytes and the number of its last write.
 struct Read {
+    state: MemberState,
     bytes: Box<[u8]>,
     seq: u64,
 }
@@ -30,15 +31,15 @@ impl EmbeddedStore {
         let (output, pending) = {
             let (lo, hi) = self.lock_two(member, org);
             let mut locked = Locked { lo, hi, member_in_hi: self.shard_index(member) > self.shard_index(org) };
-            let m = self.read_entry(locked.map(true), member)?;
-            let o = self.read_entry(locked.map(false), org)?;
-            let (mut ms, mut os) = (decode(member, &m.bytes)?, decode(org, &o.bytes)?);
+            let mut m = self.read_entry(locked.map(true), member)?;
+            let mut o = self.read_entry(locked.map(false), org)?;
+            let (ms, os) = (&mut m.state, &mut o.state);
             let restricted_before = ms.restricted_until();
-            let PairChange { change, .. } = f(&mut ms, &mut os);
+            let PairChange { change, .. } = f(ms, os);
             if !change.changed {
                 return Ok(change.output);
             }
-            let (mv, ov) = (encode(&ms), encode(&os));
+            let (mv, ov) = (encode(ms), encode(os));
             let (m_bytes, o_bytes) = (boxed(&mv), boxed(&ov));
             let (m_same, o_same) = (m_bytes == m.bytes, o_bytes == o.bytes);
             let pending = if m_same && o_same {
@@ -77,7 +78,7 @@ impl EmbeddedStore {
 
     fn read_entry(&self, map: &mut Map, key: &str) -> Result<Read, StoreError> {
         let e = self.cached_entry(map, key)?;
-        Ok(Read { bytes: e.bytes.clone(), seq: e.seq })
+        Ok(Read { state: e.state(key)?, bytes: e.bytes.clone(), seq: e.seq })
     }
 
     /// Queues the writes given (organisation first, then member) in one step; the answer
@@ -112,10 +113,6 @@ impl Locked<'_> {
             _ => &mut self.lo,
         }
     }
-}
-
-fn decode(key: &str, bytes: &[u8]) -> Result<MemberState, StoreError> {
-    Entry { bytes: bytes.into(), seq: 0 }.state(key)
 }
 
 /// The value to store: `None` deletes an empty state.
