@@ -178,6 +178,12 @@ pub const REDIS_AUDIT_RECORDS: usize = 1_000_000;
 /// starts with it.
 pub const AUX_PREFIX: &str = "\u{1}";
 
+/// Whether a write that moved a state's restriction end from `before` to `after` changes the
+/// restrictions index: members only, never auxiliary keys.
+pub(crate) fn index_moves(key: &str, before: Option<i64>, after: Option<i64>) -> bool {
+    after != before && !key.starts_with(AUX_PREFIX)
+}
+
 /// The key an organisation's state is kept under: an auxiliary key (not a member), one per
 /// organisation id.
 pub fn organisation_key(id: &str) -> String {

@@ -97,7 +97,7 @@ impl RedisStore {
                     }
                 }
                 let restricted_after = ms.restricted_until();
-                if restricted_after != restricted_before && !member.starts_with(crate::AUX_PREFIX) {
+                if crate::index_moves(member, restricted_before, restricted_after) {
                     self.set_restricted(member, restricted_after).await?;
                 }
             } else if !self.still(&mut m).await? {

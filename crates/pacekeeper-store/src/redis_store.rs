@@ -393,7 +393,7 @@ impl RedisStore {
                     self.inner.stats.writes.fetch_add(1, Ordering::Relaxed);
                     self.inner.known.put(member, next);
                     let restricted_after = state.restricted_until();
-                    if restricted_after != restricted_before && !member.starts_with(crate::AUX_PREFIX) {
+                    if crate::index_moves(member, restricted_before, restricted_after) {
                         self.set_restricted(member, restricted_after).await?;
                     }
                     return Ok(());

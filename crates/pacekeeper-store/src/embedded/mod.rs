@@ -516,7 +516,7 @@ impl Store for EmbeddedStore {
                 let (seq, pending) = self.queue(member, value, true)?;
                 *entry = Entry { bytes, seq };
                 let restricted_after = next.restricted_until();
-                if restricted_after != restricted_before && !member.starts_with(crate::AUX_PREFIX) {
+                if crate::index_moves(member, restricted_before, restricted_after) {
                     self.index().set(member, restricted_after);
                 }
                 (change.output, pending)

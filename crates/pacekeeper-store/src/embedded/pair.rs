@@ -57,7 +57,7 @@ impl EmbeddedStore {
                 pending
             };
             let restricted_after = ms.restricted_until();
-            if restricted_after != restricted_before && !member.starts_with(crate::AUX_PREFIX) {
+            if crate::index_moves(member, restricted_before, restricted_after) {
                 self.index().set(member, restricted_after);
             }
             (change.output, pending)
